@@ -1,0 +1,190 @@
+//! The `kicer` command line: subcommands, their options and their output.
+//!
+//! Human-readable output by default, `--json` for scripts. Errors go to
+//! stderr with a message that says what to fix, and the process exits
+//! non-zero.
+
+mod output;
+
+use crate::analysis::{Analyzer, Language};
+use crate::domain::{parse_experts_json, Expert, OrganizationType, Province};
+use crate::engine::{Engine, Query};
+use crate::eval;
+use crate::taxonomy::Taxonomy;
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// kicer routes circular-economy questions of Dutch regional governments to
+/// the providers and experts who can answer them.
+#[derive(Debug, Parser)]
+#[command(name = "kicer", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Classify one question and show the category, themes, knowledge kind
+    /// and the providers and experts it would go to, with the reasons.
+    Classify(ClassifyArgs),
+    /// Run every question of a labelled JSON Lines file through the engine
+    /// and print accuracy, macro-F1, the confusion matrix, provider hit@1,
+    /// hit@3 and MRR, and theme precision/recall.
+    Eval(EvalArgs),
+}
+
+/// Where the engine's knowledge comes from.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Taxonomy file replacing (or, with `extends = "default"`, extending)
+    /// the embedded default.
+    #[arg(long, env = "KICER_TAXONOMY", value_name = "FILE")]
+    pub taxonomy: Option<PathBuf>,
+    /// Expert directory to match against: a JSON array of experts or JSON
+    /// Lines, one expert per line.
+    #[arg(long, value_name = "FILE")]
+    pub experts: Option<PathBuf>,
+}
+
+/// Options of `kicer classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// The question text.
+    pub text: String,
+    /// Type of the asking organisation: GEMEENTE, PROVINCIE, WATERSCHAP,
+    /// RIJK or OTHER.
+    #[arg(long, value_name = "TYPE")]
+    pub org_type: Option<OrganizationType>,
+    /// Province of the asker, e.g. Overijssel or Noord-Holland.
+    #[arg(long, value_name = "PROVINCE", value_parser = |s: &str| Province::parse_lenient(s))]
+    pub region: Option<Province>,
+    /// Language of the text (nl or en); detected when left out.
+    #[arg(long, value_name = "LANG", value_parser = parse_language)]
+    pub lang: Option<Language>,
+    /// Print one JSON object instead of the readable report.
+    #[arg(long)]
+    pub json: bool,
+    /// Where the engine's knowledge comes from.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Options of `kicer eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Labelled questions, one JSON object per line (format of
+    /// shared/eval/dev.jsonl).
+    pub file: PathBuf,
+    /// Print the metrics as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list every question with a wrong category or whose first
+    /// labelled provider is not in the top three.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Exit with status 2 when category accuracy is below this (for CI).
+    #[arg(long, value_name = "RATIO")]
+    pub min_accuracy: Option<f64>,
+    /// Exit with status 2 when provider hit@3 is below this (for CI).
+    #[arg(long, value_name = "RATIO")]
+    pub min_hit_at_3: Option<f64>,
+    /// Where the engine's knowledge comes from.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+fn parse_language(s: &str) -> Result<Language, String> {
+    Language::parse(s).ok_or_else(|| format!("unknown language `{s}`: use nl or en"))
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Classify(args) => classify(args),
+        Command::Eval(args) => run_eval(args),
+    }
+}
+
+/// Builds an engine from the taxonomy and expert options.
+pub fn build_engine(args: &EngineArgs) -> anyhow::Result<Engine> {
+    let analyzer = Analyzer::new();
+    let taxonomy = match &args.taxonomy {
+        Some(path) => Taxonomy::load(path, &analyzer)?,
+        None => Taxonomy::embedded(&analyzer)?,
+    };
+    let experts = match &args.experts {
+        Some(path) => load_experts(path)?,
+        None => Vec::new(),
+    };
+    Ok(Engine::new(taxonomy, experts)?)
+}
+
+fn load_experts(path: &Path) -> anyhow::Result<Vec<Expert>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read expert file {}", path.display()))?;
+    parse_experts_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    if args.text.trim().is_empty() {
+        bail!("the question text is empty: pass the question as the first argument, in quotes");
+    }
+    let engine = build_engine(&args.engine)?;
+    let c = engine.classify(&Query {
+        text: &args.text,
+        organization_type: args.org_type,
+        region: args.region,
+        language: args.lang,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        print!("{}", output::classification(&c));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read labelled file {}", args.file.display()))?;
+    let items = eval::parse_labelled(&text).with_context(|| args.file.display().to_string())?;
+    let engine = build_engine(&args.engine)?;
+    let show_progress = std::io::stderr().is_terminal() && items.len() >= 1000;
+    let report = eval::evaluate(&engine, &items, |done, total| {
+        if show_progress && (done % 500 == 0 || done == total) {
+            eprint!("\rclassified {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", output::report(&report, args.verbose));
+    }
+    let mut below = Vec::new();
+    if let Some(min) = args.min_accuracy.filter(|&m| report.category_accuracy < m) {
+        below.push(format!(
+            "category accuracy {:.3} < {min}",
+            report.category_accuracy
+        ));
+    }
+    if let Some(min) = args.min_hit_at_3.filter(|&m| report.provider_hit_at_3 < m) {
+        below.push(format!(
+            "provider hit@3 {:.3} < {min}",
+            report.provider_hit_at_3
+        ));
+    }
+    if !below.is_empty() {
+        eprintln!("error: below the required quality: {}", below.join(", "));
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,321 @@
+//! Experts: the people who answer questions. They come from the store or an
+//! import file, never from the taxonomy, because the expert directory changes
+//! daily while the taxonomy changes a few times a year.
+
+use super::{Category, ExpertId, IdError, OrganizationType, Province, ThemeId, UnknownValue};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Largest weight an expertise term may carry; keeps one over-eager import
+/// from drowning every other signal.
+pub const MAX_TERM_WEIGHT: f32 = 10.0;
+
+/// An expert as written in an import file (JSON) before validation.
+///
+/// `expertise` is either a list of terms (each weighted 1) or a map from term
+/// to weight.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertRecord {
+    /// Stable id, a slug such as `anna-jansen-zwolle`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Name of the organisation the expert works for.
+    #[serde(default)]
+    pub organization: String,
+    /// Type of that organisation (`GEMEENTE`, `PROVINCIE`, …).
+    #[serde(default = "default_org_type")]
+    pub organization_type: String,
+    /// Province the expert works in, if regional.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Terms the expert knows about, with weights.
+    #[serde(default)]
+    pub expertise: Expertise,
+    /// Theme ids of the taxonomy the expert covers.
+    #[serde(default)]
+    pub themes: Vec<String>,
+    /// Question categories the expert handles well.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Open questions the expert can hold at once.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+    /// Whether the expert takes questions at the moment.
+    #[serde(default = "default_available")]
+    pub available: bool,
+}
+
+fn default_org_type() -> String {
+    "OTHER".to_string()
+}
+fn default_capacity() -> u32 {
+    3
+}
+fn default_available() -> bool {
+    true
+}
+
+/// Expertise terms in an import file: a plain list or a weighted map.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Expertise {
+    /// Terms, each with weight 1.
+    List(Vec<String>),
+    /// Term → weight.
+    Weighted(BTreeMap<String, f32>),
+}
+
+impl Default for Expertise {
+    fn default() -> Self {
+        Expertise::List(Vec::new())
+    }
+}
+
+/// Why an expert record was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExpertError {
+    /// The id is not a valid slug.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A category, organisation type or province is not a known value.
+    #[error("expert `{expert}`: {source}")]
+    Value {
+        /// The expert's id as given.
+        expert: String,
+        /// What did not parse.
+        source: UnknownValue,
+    },
+    /// A theme id is not a valid slug.
+    #[error("expert `{expert}`: {source}")]
+    Theme {
+        /// The expert's id as given.
+        expert: String,
+        /// What was wrong with the theme id.
+        source: IdError,
+    },
+    /// The name is empty.
+    #[error("expert `{expert}` has no name: give the person's display name")]
+    NoName {
+        /// The expert's id.
+        expert: String,
+    },
+    /// The expert lists no expertise term and no theme, so it could never be matched.
+    #[error("expert `{expert}` has no expertise terms and no themes: give at least one, or the expert can never be matched")]
+    NothingToMatch {
+        /// The expert's id.
+        expert: String,
+    },
+    /// A weight is not a finite number in (0, MAX_TERM_WEIGHT].
+    #[error("expert `{expert}`: weight {weight} of term `{term}` must be a number above 0 and at most {MAX_TERM_WEIGHT}")]
+    BadWeight {
+        /// The expert's id.
+        expert: String,
+        /// The term.
+        term: String,
+        /// The weight given.
+        weight: f32,
+    },
+}
+
+/// A validated expert, ready to be indexed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Expert {
+    id: ExpertId,
+    name: String,
+    organization: String,
+    organization_type: OrganizationType,
+    region: Option<Province>,
+    expertise: Vec<(String, f32)>,
+    themes: Vec<ThemeId>,
+    categories: Vec<Category>,
+    capacity: u32,
+    available: bool,
+}
+
+impl TryFrom<ExpertRecord> for Expert {
+    type Error = ExpertError;
+
+    fn try_from(r: ExpertRecord) -> Result<Self, ExpertError> {
+        let id = ExpertId::parse(&r.id)?;
+        let who = || id.as_str().to_string();
+        let value = |source| ExpertError::Value {
+            expert: who(),
+            source,
+        };
+        let name = r.name.trim().to_string();
+        if name.is_empty() {
+            return Err(ExpertError::NoName { expert: who() });
+        }
+        let organization_type = r.organization_type.parse().map_err(value)?;
+        let region = match r.region.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(Province::parse_lenient(text).map_err(value)?),
+        };
+        let expertise: Vec<(String, f32)> = match r.expertise {
+            Expertise::List(terms) => terms.into_iter().map(|t| (t, 1.0)).collect(),
+            Expertise::Weighted(map) => map.into_iter().collect(),
+        };
+        let mut checked = Vec::with_capacity(expertise.len());
+        for (term, weight) in expertise {
+            if !(weight.is_finite() && weight > 0.0 && weight <= MAX_TERM_WEIGHT) {
+                return Err(ExpertError::BadWeight {
+                    expert: who(),
+                    term,
+                    weight,
+                });
+            }
+            let term = term.trim().to_string();
+            if !term.is_empty() {
+                checked.push((term, weight));
+            }
+        }
+        let themes = r
+            .themes
+            .iter()
+            .map(|t| {
+                ThemeId::parse(t).map_err(|source| ExpertError::Theme {
+                    expert: who(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let categories = r
+            .categories
+            .iter()
+            .map(|c| c.parse().map_err(value))
+            .collect::<Result<Vec<_>, _>>()?;
+        if checked.is_empty() && themes.is_empty() {
+            return Err(ExpertError::NothingToMatch { expert: who() });
+        }
+        Ok(Expert {
+            id,
+            name,
+            organization: r.organization.trim().to_string(),
+            organization_type,
+            region,
+            expertise: checked,
+            themes,
+            categories,
+            capacity: r.capacity,
+            available: r.available,
+        })
+    }
+}
+
+impl Expert {
+    /// The expert's stable id.
+    pub fn id(&self) -> &ExpertId {
+        &self.id
+    }
+    /// Display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Organisation the expert works for (may be empty).
+    pub fn organization(&self) -> &str {
+        &self.organization
+    }
+    /// Type of the expert's organisation.
+    pub fn organization_type(&self) -> OrganizationType {
+        self.organization_type
+    }
+    /// Province the expert works in, if any.
+    pub fn region(&self) -> Option<Province> {
+        self.region
+    }
+    /// Expertise terms with their weights.
+    pub fn expertise(&self) -> &[(String, f32)] {
+        &self.expertise
+    }
+    /// Themes covered.
+    pub fn themes(&self) -> &[ThemeId] {
+        &self.themes
+    }
+    /// Categories handled well.
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+    /// Open questions the expert can hold at once.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+    /// Whether the expert takes questions now.
+    pub fn available(&self) -> bool {
+        self.available
+    }
+}
+
+/// Parses an expert import file: a JSON array of [`ExpertRecord`]s, or one
+/// record per line (JSON Lines). Errors name the record's position.
+pub fn parse_experts_json(text: &str) -> Result<Vec<Expert>, String> {
+    let trimmed = text.trim_start();
+    let records: Vec<(usize, ExpertRecord)> = if trimmed.starts_with('[') {
+        let records: Vec<ExpertRecord> =
+            serde_json::from_str(text).map_err(|e| format!("not a JSON array of experts: {e}"))?;
+        records
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (i + 1, r))
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let r: ExpertRecord =
+                serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+            out.push((n + 1, r));
+        }
+        out
+    };
+    records
+        .into_iter()
+        .map(|(n, r)| Expert::try_from(r).map_err(|e| format!("record {n}: {e}")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: &str) -> ExpertRecord {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn an_expert_with_a_term_list_gets_weight_one_per_term() {
+        let e = Expert::try_from(record(
+            r#"{"id":"anna","name":"Anna","organization_type":"gemeente","region":"Overijssel","expertise":["circulair inkopen"]}"#,
+        ))
+        .unwrap();
+        assert_eq!(e.expertise(), &[("circulair inkopen".to_string(), 1.0)]);
+        assert_eq!(e.organization_type(), OrganizationType::Gemeente);
+        assert_eq!(e.region(), Some(Province::Overijssel));
+    }
+
+    #[test]
+    fn an_expert_without_anything_to_match_is_refused() {
+        let err = Expert::try_from(record(r#"{"id":"bob","name":"Bob"}"#)).unwrap_err();
+        assert!(matches!(err, ExpertError::NothingToMatch { .. }));
+    }
+
+    #[test]
+    fn a_negative_weight_is_refused_with_the_term_named() {
+        let err = Expert::try_from(record(
+            r#"{"id":"bob","name":"Bob","expertise":{"afval":-1}}"#,
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("`afval`"), "{err}");
+    }
+
+    #[test]
+    fn json_lines_errors_name_the_line() {
+        let err =
+            parse_experts_json("{\"id\":\"a\",\"name\":\"A\",\"themes\":[\"waste\"]}\n{oops}\n")
+                .unwrap_err();
+        assert!(err.starts_with("line 2"), "{err}");
+    }
+}

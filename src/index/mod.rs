@@ -1,0 +1,455 @@
+//! The compiled keyword index: every term of every target (categories,
+//! themes, knowledge kinds, providers, experts) in one [`fst::Map`] from key
+//! to term, with a postings list per term saying which targets carry it and
+//! how much.
+//!
+//! Keys are the analysed forms of the terms: for a single word its folded
+//! surface (`inkoopdoelstelling`) and its Dutch and English stems
+//! (`inkoopdoelstell`); for a multi-word term the stems joined by one space
+//! (`circulair bouw`). Query words are looked up the same way, in this order:
+//!
+//! 1. **phrases and stems**, in one walk over the FST per position: the stem
+//!    of the word, then a space and the stem of the next word, as long as the
+//!    FST has a path (no separate lookup per n-gram);
+//! 2. the **folded surface** of the word;
+//! 3. for words of six letters or more, a **compound split** against the
+//!    vocabulary with the FST's longest-prefix walk, allowing the Dutch
+//!    linking morphemes `s`, `e` and `en` (`afvalinzameling` → `afval` +
+//!    `inzameling`);
+//! 4. for words of five letters or more, **one typo** through the
+//!    [`typo::OneEdit`] automaton.
+//!
+//! Postings carry weights already multiplied by the term's inverse target
+//! frequency within its group (a term every provider has says little about
+//! which provider), so scoring is a sum of products.
+//!
+//! An [`Index`] is immutable; the engine swaps in a new one when the
+//! taxonomy or the experts change.
+
+mod build;
+pub mod typo;
+
+pub use build::{IndexError, IndexInput};
+
+use crate::analysis::{Analysis, Analyzer, Language};
+use crate::domain::{Category, Expert, KnowledgeKind};
+use crate::taxonomy::{ProviderDef, Taxonomy};
+use fst::raw::Output;
+use fst::{IntoStreamer, Streamer};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Shortest word that is tried as a compound.
+const MIN_COMPOUND_LEN: usize = 6;
+/// Shortest part of a compound.
+const MIN_PART_LEN: usize = 3;
+/// Shortest word that is tried with a typo.
+const MIN_TYPO_LEN: usize = 5;
+/// Longest phrase, in words.
+const MAX_PHRASE_WORDS: usize = 4;
+/// How many typo candidates are considered for one word.
+const MAX_TYPO_CANDIDATES: usize = 8;
+
+/// How strongly a provider or expert is tied to the theme at `position` in
+/// its list of themes: the first is the most central.
+pub fn theme_affinity(position: usize) -> f32 {
+    1.0 / (1.0 + 0.35 * position as f32)
+}
+
+/// One entry of a term's postings list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Posting {
+    /// The target (index into [`Index::targets`]).
+    pub target: u32,
+    /// Term weight × inverse target frequency within the target's group.
+    pub weight: f32,
+}
+
+/// A term of the index: how it is shown and where its postings are.
+#[derive(Debug, Clone)]
+pub struct Term {
+    /// The term as written in the taxonomy or expert record.
+    pub display: Box<str>,
+    /// Words in the term; more than one means a phrase.
+    pub words: u8,
+    postings: Range<u32>,
+}
+
+/// What a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// One of the four categories.
+    Category(Category),
+    /// A theme, by position in the taxonomy.
+    Theme(usize),
+    /// A knowledge kind.
+    Kind(KnowledgeKind),
+    /// A provider, by position in the taxonomy.
+    Provider(usize),
+    /// An expert, by position in [`Index::experts`].
+    Expert(usize),
+}
+
+/// The targets of one kind occupy one contiguous range of target numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Groups {
+    /// The four categories, in [`Category::ALL`] order.
+    pub categories: Range<u32>,
+    /// Themes, in taxonomy order.
+    pub themes: Range<u32>,
+    /// Knowledge kinds, in [`KnowledgeKind::ALL`] order.
+    pub kinds: Range<u32>,
+    /// Providers, in taxonomy order.
+    pub providers: Range<u32>,
+    /// Experts, in the order given.
+    pub experts: Range<u32>,
+}
+
+/// How a query word met a term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// Several consecutive words matched a multi-word term.
+    Phrase,
+    /// The word (or its stem) is the term.
+    Word,
+    /// The term is a part of a compound word.
+    CompoundPart,
+    /// The word is one edit away from the term.
+    Typo,
+}
+
+/// One term found in a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermHit {
+    /// The term (index into [`Index::terms`]).
+    pub term: u32,
+    /// How it matched.
+    pub kind: MatchKind,
+    /// The query text that matched (folded), for explanations.
+    pub query: String,
+}
+
+/// The compiled index. Cheap to share (`Arc`), never mutated.
+pub struct Index {
+    version: u64,
+    map: fst::Map<Vec<u8>>,
+    terms: Vec<Term>,
+    postings: Vec<Posting>,
+    groups: Groups,
+    /// Per theme: the providers and experts covering it, with an affinity
+    /// that decreases with the theme's position in their list.
+    theme_members: Vec<Vec<(u32, f32)>>,
+    taxonomy: Arc<Taxonomy>,
+    experts: Arc<[Expert]>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("version", &self.version)
+            .field("keys", &self.map.len())
+            .field("terms", &self.terms.len())
+            .field("postings", &self.postings.len())
+            .field("groups", &self.groups)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Index {
+    /// Builds an index from a taxonomy and experts. See [`IndexInput`].
+    pub fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, IndexError> {
+        build::build(input, analyzer)
+    }
+
+    /// The version number given at build time; every classification names it.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The taxonomy this index was built from.
+    pub fn taxonomy(&self) -> &Arc<Taxonomy> {
+        &self.taxonomy
+    }
+
+    /// The experts this index was built from.
+    pub fn experts(&self) -> &[Expert] {
+        &self.experts
+    }
+
+    /// The target ranges.
+    pub fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    /// Number of targets.
+    pub fn target_count(&self) -> usize {
+        self.groups.experts.end as usize
+    }
+
+    /// The FST of all keys (read-only), for tools and benchmarks.
+    pub fn fst(&self) -> &fst::Map<Vec<u8>> {
+        &self.map
+    }
+
+    /// Number of keys in the FST.
+    pub fn key_count(&self) -> usize {
+        self.map.len()
+    }
+
+    /// A term by number.
+    pub fn term(&self, term: u32) -> &Term {
+        &self.terms[term as usize]
+    }
+
+    /// The postings of a term, sorted by target.
+    pub fn postings(&self, term: u32) -> &[Posting] {
+        let r = &self.terms[term as usize].postings;
+        &self.postings[r.start as usize..r.end as usize]
+    }
+
+    /// The weight of `term` for `target`, if the target carries the term.
+    pub fn posting_weight(&self, term: u32, target: u32) -> Option<f32> {
+        let postings = self.postings(term);
+        postings
+            .binary_search_by_key(&target, |p| p.target)
+            .ok()
+            .map(|i| postings[i].weight)
+    }
+
+    /// Providers and experts covering theme number `theme`, with affinity.
+    pub fn theme_members(&self, theme: usize) -> &[(u32, f32)] {
+        &self.theme_members[theme]
+    }
+
+    /// What a target number stands for.
+    pub fn target_kind(&self, target: u32) -> TargetKind {
+        let g = &self.groups;
+        let offset = |r: &Range<u32>| (target - r.start) as usize;
+        if g.categories.contains(&target) {
+            TargetKind::Category(Category::ALL[offset(&g.categories)])
+        } else if g.themes.contains(&target) {
+            TargetKind::Theme(offset(&g.themes))
+        } else if g.kinds.contains(&target) {
+            TargetKind::Kind(KnowledgeKind::ALL[offset(&g.kinds)])
+        } else if g.providers.contains(&target) {
+            TargetKind::Provider(offset(&g.providers))
+        } else {
+            TargetKind::Expert(offset(&g.experts))
+        }
+    }
+
+    /// The provider behind a target number in the provider range.
+    pub fn provider(&self, target: u32) -> &ProviderDef {
+        &self.taxonomy.providers[(target - self.groups.providers.start) as usize]
+    }
+
+    /// The expert behind a target number in the expert range.
+    pub fn expert(&self, target: u32) -> &Expert {
+        &self.experts[(target - self.groups.experts.start) as usize]
+    }
+
+    /// Finds every term of the index in an analysed text.
+    pub fn find_terms(&self, analysis: &Analysis, analyzer: &Analyzer) -> Vec<TermHit> {
+        let tokens = &analysis.tokens;
+        let mut hits = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let found_word = self.walk_phrases(analysis, i, &mut hits);
+            if found_word {
+                continue;
+            }
+            if let Some(term) = self.map.get(token.surface.as_bytes()) {
+                hits.push(TermHit {
+                    term: term as u32,
+                    kind: MatchKind::Word,
+                    query: token.surface.clone(),
+                });
+                continue;
+            }
+            if token.abbreviation || !token.surface.bytes().all(|b| b.is_ascii_alphabetic()) {
+                continue;
+            }
+            if token.surface.len() >= MIN_COMPOUND_LEN {
+                if let Some(parts) = self.split_compound(&token.surface, analyzer, 0) {
+                    hits.extend(parts.into_iter().map(|(term, part)| TermHit {
+                        term,
+                        kind: MatchKind::CompoundPart,
+                        query: part.to_string(),
+                    }));
+                    continue;
+                }
+            }
+            if token.surface.len() >= MIN_TYPO_LEN {
+                if let Some(term) = self.typo(&token.surface) {
+                    hits.push(TermHit {
+                        term,
+                        kind: MatchKind::Typo,
+                        query: token.surface.clone(),
+                    });
+                }
+            }
+        }
+        hits
+    }
+
+    /// Walks the FST from position `start`: the stem of that token (a word
+    /// match when final), then space + next stem for phrases, as far as the
+    /// FST has a path. Returns whether the single word matched.
+    fn walk_phrases(&self, analysis: &Analysis, start: usize, hits: &mut Vec<TermHit>) -> bool {
+        let tokens = &analysis.tokens;
+        let fst = self.map.as_fst();
+        let mut node = fst.root();
+        let mut out = Output::zero();
+        let mut word_found = false;
+        for (n, token) in tokens[start..].iter().enumerate().take(MAX_PHRASE_WORDS) {
+            if n > 0 {
+                if token.boundary_before {
+                    break;
+                }
+                match node.find_input(b' ') {
+                    Some(t) => {
+                        let t = node.transition(t);
+                        out = out.cat(t.out);
+                        node = fst.node(t.addr);
+                    }
+                    None => break,
+                }
+            }
+            let mut complete = true;
+            for &b in token.stem.as_bytes() {
+                match node.find_input(b) {
+                    Some(t) => {
+                        let t = node.transition(t);
+                        out = out.cat(t.out);
+                        node = fst.node(t.addr);
+                    }
+                    None => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            if !complete {
+                break;
+            }
+            if node.is_final() {
+                let term = out.cat(node.final_output()).value() as u32;
+                let query = if n == 0 {
+                    token.surface.clone()
+                } else {
+                    tokens[start..=start + n]
+                        .iter()
+                        .map(|t| t.surface.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                hits.push(TermHit {
+                    term,
+                    kind: if n == 0 {
+                        MatchKind::Word
+                    } else {
+                        MatchKind::Phrase
+                    },
+                    query,
+                });
+                word_found |= n == 0;
+            }
+        }
+        word_found
+    }
+
+    /// Every key that is a prefix of `word`, longest first, as (length, term).
+    fn prefixes(&self, word: &str) -> Vec<(usize, u32)> {
+        let fst = self.map.as_fst();
+        let mut node = fst.root();
+        let mut out = Output::zero();
+        let mut found = Vec::new();
+        for (i, &b) in word.as_bytes().iter().enumerate() {
+            let Some(t) = node.find_input(b) else { break };
+            let t = node.transition(t);
+            out = out.cat(t.out);
+            node = fst.node(t.addr);
+            if node.is_final() && i + 1 >= MIN_PART_LEN {
+                found.push((i + 1, out.cat(node.final_output()).value() as u32));
+            }
+        }
+        found.reverse();
+        found
+    }
+
+    /// A whole word as a term: its surface or its Dutch stem.
+    fn whole_word(&self, word: &str, analyzer: &Analyzer) -> Option<u32> {
+        self.map
+            .get(word)
+            .or_else(|| {
+                self.map
+                    .get(analyzer.stem(word, Language::Dutch, false).as_bytes())
+            })
+            .map(|t| t as u32)
+    }
+
+    /// Splits a Dutch compound into known terms: the longest known prefix,
+    /// then optionally a linking `s`, `e` or `en`, then a known word or
+    /// (recursively, up to three parts) another compound.
+    pub fn split_compound<'w>(
+        &self,
+        word: &'w str,
+        analyzer: &Analyzer,
+        depth: usize,
+    ) -> Option<Vec<(u32, &'w str)>> {
+        for (len, head) in self.prefixes(word) {
+            if word.len() - len < MIN_PART_LEN {
+                continue;
+            }
+            let rest = &word[len..];
+            for link in ["", "s", "e", "en"] {
+                let Some(tail) = rest.strip_prefix(link) else {
+                    continue;
+                };
+                if tail.len() < MIN_PART_LEN {
+                    continue;
+                }
+                if let Some(term) = self.whole_word(tail, analyzer) {
+                    return Some(vec![(head, &word[..len]), (term, tail)]);
+                }
+                if depth < 1 {
+                    if let Some(mut more) = self.split_compound(tail, analyzer, depth + 1) {
+                        more.insert(0, (head, &word[..len]));
+                        return Some(more);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The best single-word key within one edit of `word`: the candidate
+    /// sharing the longest prefix with the word, then the smallest key.
+    fn typo(&self, word: &str) -> Option<u32> {
+        let automaton = typo::OneEdit::new(word)?;
+        let mut stream = self.map.search(automaton).into_stream();
+        let mut best: Option<(usize, Vec<u8>, u64)> = None;
+        let mut seen = 0;
+        while let Some((key, term)) = stream.next() {
+            if key.contains(&b' ') || key.len() < MIN_TYPO_LEN - 1 {
+                continue;
+            }
+            let common = key
+                .iter()
+                .zip(word.as_bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            if best.as_ref().is_none_or(|(c, _, _)| common > *c) {
+                best = Some((common, key.to_vec(), term));
+            }
+            seen += 1;
+            if seen >= MAX_TYPO_CANDIDATES {
+                break;
+            }
+        }
+        best.map(|(_, _, term)| term as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests;

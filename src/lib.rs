@@ -1,0 +1,34 @@
+//! kicer routes circular-economy knowledge questions from Dutch regional
+//! governments to the organisations and people who can answer them.
+//!
+//! # Layout
+//!
+//! The modules follow the way a question travels:
+//!
+//! * [`domain`]: the shared vocabulary, parsed once at the edge: categories,
+//!   organisation types, provinces, knowledge kinds, validated ids, experts.
+//! * [`analysis`]: from text to terms: folding, tokenising, stop words,
+//!   Dutch and English stemming.
+//! * [`taxonomy`]: the TOML description of categories, themes, kinds and
+//!   providers as weighted terms; a real default is compiled in.
+//! * [`index`]: the compiled `fst::Map` of every term of every target with
+//!   its postings; phrase walks, compound splitting, typo automaton.
+//! * [`engine`]: scoring, classification, matching and explanations over an
+//!   immutable index that is swapped atomically on rebuild.
+//! * [`eval`]: measuring routing quality on a labelled set.
+//! * [`cli`]: the `kicer` command line.
+//! * [`synth`]: reproducible synthetic experts for benchmarks and load tests.
+//!
+//! Nothing in the engine does I/O: files are read by the command line (and,
+//! later, the store), parsed into domain types, and handed in.
+
+#![deny(missing_docs)]
+
+pub mod analysis;
+pub mod cli;
+pub mod domain;
+pub mod engine;
+pub mod eval;
+pub mod index;
+pub mod synth;
+pub mod taxonomy;

@@ -1,0 +1,594 @@
+//! The taxonomy: categories, themes, knowledge kinds and providers described
+//! as weighted terms, plus the knobs that turn matched terms into scores.
+//!
+//! A real default ([`DEFAULT_TOML`]) is compiled into the binary, so the
+//! service runs with nothing on disk. Operators replace it with their own file
+//! or, with `extends = "default"` at the top of their file, add to it: entries
+//! with a known id merge into the default one (a term's weight is replaced; a
+//! weight of 0 removes the term; other fields given replace the default's),
+//! new ids are added.
+//!
+//! Every problem in a file is reported with the file name, line and column
+//! and a sentence that says what to change.
+
+mod raw;
+
+use crate::analysis::Analyzer;
+use crate::domain::{Category, KnowledgeKind, OrganizationType, ProviderId, Province, ThemeId};
+use raw::{RawEntry, RawTaxonomy, Span};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The default taxonomy, built from the study in `shared/seed` and the
+/// provider table of the domain description. Compiled into the binary.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// Name under which the embedded default is reported in messages.
+pub const DEFAULT_ORIGIN: &str = "<embedded default taxonomy>";
+
+/// The only file format version this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Largest weight a term may have.
+pub const MAX_WEIGHT: f32 = 10.0;
+
+/// Why a taxonomy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TaxonomyError {
+    /// The file could not be read.
+    #[error("cannot read taxonomy file {}: {source}", path.display())]
+    Read {
+        /// The path that was tried.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid taxonomy.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Invalid {
+        /// File name (or the embedded default's name).
+        origin: String,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// A list of terms with their weights, as written in the file.
+pub type Terms = Vec<(String, f32)>;
+
+/// One category's description.
+#[derive(Debug, Clone)]
+pub struct CategoryDef {
+    pub(crate) category: Category,
+    pub(crate) name: String,
+    pub(crate) terms: Terms,
+}
+
+/// One theme.
+#[derive(Debug, Clone)]
+pub struct ThemeDef {
+    pub(crate) id: ThemeId,
+    pub(crate) name: String,
+    pub(crate) review_months: u32,
+    pub(crate) terms: Terms,
+}
+
+impl ThemeDef {
+    /// The theme's id.
+    pub fn id(&self) -> &ThemeId {
+        &self.id
+    }
+    /// Display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// How many months an answer on this theme stays valid before review.
+    pub fn review_months(&self) -> u32 {
+        self.review_months
+    }
+}
+
+/// One knowledge kind.
+#[derive(Debug, Clone)]
+pub struct KindDef {
+    pub(crate) kind: KnowledgeKind,
+    pub(crate) prior: f32,
+    pub(crate) terms: Terms,
+}
+
+/// One knowledge provider (an organisation).
+#[derive(Debug, Clone)]
+pub struct ProviderDef {
+    pub(crate) id: ProviderId,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) themes: Vec<ThemeId>,
+    pub(crate) categories: Vec<Category>,
+    pub(crate) serves: Vec<OrganizationType>,
+    pub(crate) regions: Vec<Province>,
+    pub(crate) terms: Terms,
+}
+
+impl ProviderDef {
+    /// The provider's stable id.
+    pub fn id(&self) -> &ProviderId {
+        &self.id
+    }
+    /// Display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// What the provider covers, in a sentence.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// Themes covered, most central first.
+    pub fn themes(&self) -> &[ThemeId] {
+        &self.themes
+    }
+    /// Organisation types served.
+    pub fn serves(&self) -> &[OrganizationType] {
+        &self.serves
+    }
+    /// Provinces of a regional provider; empty for national ones.
+    pub fn regions(&self) -> &[Province] {
+        &self.regions
+    }
+}
+
+/// The knobs that turn matched terms into scores. Every field has a default
+/// (see [`Scoring::default`]); a taxonomy file's `[scoring]` table overrides
+/// any of them.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scoring {
+    /// BM25-style saturation: a term seen `n` times counts
+    /// `n·(1+k)/(n+k)` times, so repeating a word helps a little, not
+    /// linearly.
+    pub saturation_k: f32,
+    /// Factor for a multi-word term matched as a phrase.
+    pub phrase_factor: f32,
+    /// Factor for a term matched as a part of a compound word.
+    pub compound_factor: f32,
+    /// Factor for a term matched with one typo.
+    pub typo_factor: f32,
+    /// Confidence of the best category is `best / (total + damping)`: its
+    /// share of all category evidence, damped when there is little evidence
+    /// at all, so one weak word never gives a confident answer.
+    pub confidence_damping: f32,
+    /// A theme is reported when its score reaches this…
+    pub theme_min_score: f32,
+    /// …and this fraction of the best theme's score.
+    pub theme_relative: f32,
+    /// How much a theme match counts towards a provider or expert covering
+    /// that theme (first-listed theme; later ones count less).
+    pub theme_weight: f32,
+    /// How much the predicted category counts towards a provider or expert
+    /// that handles it, times the category confidence.
+    pub category_weight: f32,
+    /// Multiplier for a provider that serves the asker's organisation type.
+    pub serves_factor: f32,
+    /// Multiplier for a provider that does not serve the asker's type.
+    pub not_served_factor: f32,
+    /// Multiplier for a regional provider or expert outside the asker's
+    /// province (when the asker's province is known).
+    pub other_region_factor: f32,
+    /// Multiplier for a regional provider when the asker's province is not
+    /// known.
+    pub unknown_region_factor: f32,
+    /// Multiplier for an expert in the asker's province.
+    pub same_region_factor: f32,
+    /// Multiplier for an expert from the same type of organisation as the
+    /// asker (they know its context).
+    pub same_org_type_factor: f32,
+    /// How many providers and experts a classification lists.
+    pub max_matches: usize,
+    /// Weight of a knowledge kind's prior (its share in the study) against
+    /// its term score.
+    pub kind_prior_weight: f32,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Scoring {
+            saturation_k: 1.2,
+            phrase_factor: 1.3,
+            compound_factor: 0.6,
+            typo_factor: 0.5,
+            confidence_damping: 2.0,
+            theme_min_score: 1.0,
+            theme_relative: 0.35,
+            theme_weight: 1.0,
+            category_weight: 0.5,
+            serves_factor: 1.2,
+            not_served_factor: 0.6,
+            other_region_factor: 0.3,
+            unknown_region_factor: 0.6,
+            same_region_factor: 1.3,
+            same_org_type_factor: 1.2,
+            max_matches: 10,
+            kind_prior_weight: 1.0,
+        }
+    }
+}
+
+/// A validated taxonomy.
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    pub(crate) origin: String,
+    pub(crate) categories: Vec<CategoryDef>,
+    pub(crate) themes: Vec<ThemeDef>,
+    pub(crate) kinds: Vec<KindDef>,
+    pub(crate) providers: Vec<ProviderDef>,
+    pub(crate) scoring: Scoring,
+}
+
+impl Taxonomy {
+    /// The taxonomy compiled into the binary.
+    pub fn embedded(analyzer: &Analyzer) -> Result<Taxonomy, TaxonomyError> {
+        Self::parse(DEFAULT_TOML, DEFAULT_ORIGIN, analyzer)
+    }
+
+    /// Loads a taxonomy file. A file that starts with `extends = "default"`
+    /// is merged into the embedded default; any other file replaces it.
+    pub fn load(path: &Path, analyzer: &Analyzer) -> Result<Taxonomy, TaxonomyError> {
+        let source = std::fs::read_to_string(path).map_err(|source| TaxonomyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&source, &path.display().to_string(), analyzer)
+    }
+
+    /// Parses and validates taxonomy text; `origin` names it in errors.
+    pub fn parse(
+        source: &str,
+        origin: &str,
+        analyzer: &Analyzer,
+    ) -> Result<Taxonomy, TaxonomyError> {
+        let invalid = |span: Span, message: String| {
+            let (line, column) = raw::line_column(source, span.start);
+            TaxonomyError::Invalid {
+                origin: origin.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let file: RawTaxonomy = toml::from_str(source)
+            .map_err(|e| invalid(e.span().unwrap_or(0..0), e.message().trim().to_string()))?;
+        if *file.version.get_ref() != FORMAT_VERSION {
+            return Err(invalid(
+                file.version.span(),
+                format!(
+                    "unsupported taxonomy version {}: this build reads version {FORMAT_VERSION}",
+                    file.version.get_ref()
+                ),
+            ));
+        }
+        let file = match file.extends.as_ref().map(|e| (e.get_ref().as_str(), e.span())) {
+            None => file,
+            Some(("default", _)) => {
+                let base: RawTaxonomy = toml::from_str(DEFAULT_TOML).map_err(|e| {
+                    invalid(0..0, format!("the embedded default does not parse: {}", e.message()))
+                })?;
+                // Problems found after merging point into the user's file
+                // when they come from it, so validate the merge against it.
+                raw::merge(base, file).map_err(|(span, msg)| invalid(span, msg))?
+            }
+            Some((other, span)) => {
+                return Err(invalid(
+                    span,
+                    format!("cannot extend `{other}`: the only taxonomy that can be extended is \"default\""),
+                ))
+            }
+        };
+        // Spans of merged-in default entries point into the default's text;
+        // only report spans that are inside this source.
+        let within = |span: Span| if span.end <= source.len() { span } else { 0..0 };
+        validate(file, analyzer, origin).map_err(|(span, msg)| invalid(within(span), msg))
+    }
+
+    /// Where this taxonomy came from (a path or the embedded default).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+    /// The themes, in file order.
+    pub fn themes(&self) -> &[ThemeDef] {
+        &self.themes
+    }
+    /// The providers, in file order.
+    pub fn providers(&self) -> &[ProviderDef] {
+        &self.providers
+    }
+    /// The scoring knobs.
+    pub fn scoring(&self) -> &Scoring {
+        &self.scoring
+    }
+    /// The display name of a category (e.g. `Strategie`).
+    pub fn category_name(&self, category: Category) -> &str {
+        self.categories
+            .iter()
+            .find(|d| d.category == category)
+            .map_or(category.as_str(), |d| d.name.as_str())
+    }
+    /// Looks a theme up by id.
+    pub fn theme(&self, id: &ThemeId) -> Option<&ThemeDef> {
+        self.themes.iter().find(|t| &t.id == id)
+    }
+}
+
+type Problem = (Span, String);
+
+fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxonomy, Problem> {
+    let scoring = file.scoring.unwrap_or_default();
+    let mut categories: BTreeMap<Category, CategoryDef> = BTreeMap::new();
+    for entry in file.category {
+        only_fields(&entry, "category", &["name", "description", "terms"])?;
+        let category: Category = parse_id(&entry, |s| {
+            s.parse()
+                .map_err(|e: crate::domain::UnknownValue| e.to_string())
+        })?;
+        let terms = terms(&entry, analyzer)?;
+        let name = entry
+            .name
+            .clone()
+            .unwrap_or_else(|| category.as_str().to_string());
+        if categories
+            .insert(
+                category,
+                CategoryDef {
+                    category,
+                    name,
+                    terms,
+                },
+            )
+            .is_some()
+        {
+            return Err(duplicate("category", &entry));
+        }
+    }
+    if let Some(missing) = Category::ALL.iter().find(|c| !categories.contains_key(c)) {
+        return Err((0..0, format!("category {missing} is missing: every one of STRATEGY, COLLABORATION, EXECUTION, SPECIFIC needs a [[category]] entry")));
+    }
+
+    let mut kinds: BTreeMap<KnowledgeKind, KindDef> = BTreeMap::new();
+    for entry in file.kind {
+        only_fields(&entry, "kind", &["name", "description", "prior", "terms"])?;
+        let kind: KnowledgeKind = parse_id(&entry, |s| {
+            s.parse()
+                .map_err(|e: crate::domain::UnknownValue| e.to_string())
+        })?;
+        let prior = entry.prior.as_ref().map(|p| *p.get_ref()).unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&prior) {
+            let span = entry
+                .prior
+                .as_ref()
+                .map(|p| p.span())
+                .unwrap_or(entry.id.span());
+            return Err((
+                span,
+                format!(
+                    "prior {prior} of kind {kind} must be between 0 and 1 (its share of questions)"
+                ),
+            ));
+        }
+        let terms = terms(&entry, analyzer)?;
+        if kinds.insert(kind, KindDef { kind, prior, terms }).is_some() {
+            return Err(duplicate("kind", &entry));
+        }
+    }
+    if let Some(missing) = KnowledgeKind::ALL.iter().find(|k| !kinds.contains_key(k)) {
+        return Err((0..0, format!("knowledge kind {missing} is missing: EXISTING, TACIT and NEW each need a [[kind]] entry")));
+    }
+
+    let mut themes: Vec<ThemeDef> = Vec::new();
+    for entry in file.theme {
+        only_fields(
+            &entry,
+            "theme",
+            &["name", "description", "review_months", "terms"],
+        )?;
+        let id = parse_id(&entry, |s| ThemeId::parse(s).map_err(|e| e.to_string()))?;
+        if themes.iter().any(|t| t.id == id) {
+            return Err(duplicate("theme", &entry));
+        }
+        let review_months = entry
+            .review_months
+            .as_ref()
+            .map(|m| *m.get_ref())
+            .unwrap_or(24);
+        if !(1..=120).contains(&review_months) {
+            let span = entry
+                .review_months
+                .as_ref()
+                .map(|m| m.span())
+                .unwrap_or(entry.id.span());
+            return Err((
+                span,
+                format!("review_months {review_months} of theme `{id}` must be between 1 and 120"),
+            ));
+        }
+        let terms = terms(&entry, analyzer)?;
+        let name = entry
+            .name
+            .clone()
+            .unwrap_or_else(|| id.as_str().to_string());
+        themes.push(ThemeDef {
+            id,
+            name,
+            review_months,
+            terms,
+        });
+    }
+    if themes.is_empty() {
+        return Err((
+            0..0,
+            "no [[theme]] entries: a taxonomy needs at least one theme".to_string(),
+        ));
+    }
+
+    let mut providers: Vec<ProviderDef> = Vec::new();
+    for entry in file.provider {
+        only_fields(
+            &entry,
+            "provider",
+            &[
+                "name",
+                "description",
+                "themes",
+                "categories",
+                "serves",
+                "regions",
+                "terms",
+            ],
+        )?;
+        let id = parse_id(&entry, |s| ProviderId::parse(s).map_err(|e| e.to_string()))?;
+        if providers.iter().any(|p| p.id == id) {
+            return Err(duplicate("provider", &entry));
+        }
+        let Some(name) = entry.name.clone().filter(|n| !n.trim().is_empty()) else {
+            return Err((
+                entry.id.span(),
+                format!("provider `{id}` has no name: add name = \"…\""),
+            ));
+        };
+        let list = |field: &Option<Vec<raw::SpannedString>>| field.clone().unwrap_or_default();
+        let mut provider_themes = Vec::new();
+        for t in list(&entry.themes) {
+            let theme = ThemeId::parse(t.get_ref()).map_err(|e| (t.span(), e.to_string()))?;
+            if !themes.iter().any(|d| d.id == theme) {
+                return Err((
+                    t.span(),
+                    format!(
+                        "provider `{id}` names theme `{theme}`, which no [[theme]] entry defines"
+                    ),
+                ));
+            }
+            provider_themes.push(theme);
+        }
+        let categories = list(&entry.categories)
+            .iter()
+            .map(|c| {
+                c.get_ref()
+                    .parse::<Category>()
+                    .map_err(|e| (c.span(), e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let serves = list(&entry.serves)
+            .iter()
+            .map(|c| {
+                c.get_ref()
+                    .parse::<OrganizationType>()
+                    .map_err(|e| (c.span(), e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let regions = list(&entry.regions)
+            .iter()
+            .map(|c| Province::parse_lenient(c.get_ref()).map_err(|e| (c.span(), e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let terms = terms(&entry, analyzer)?;
+        if terms.is_empty() && provider_themes.is_empty() {
+            return Err((entry.id.span(), format!("provider `{id}` has no terms and no themes, so it can never be matched: add either")));
+        }
+        providers.push(ProviderDef {
+            id,
+            name,
+            description: entry.description.clone().unwrap_or_default(),
+            themes: provider_themes,
+            categories,
+            serves,
+            regions,
+            terms,
+        });
+    }
+    if providers.is_empty() {
+        return Err((
+            0..0,
+            "no [[provider]] entries: a taxonomy needs at least one provider".to_string(),
+        ));
+    }
+
+    Ok(Taxonomy {
+        origin: origin.to_string(),
+        categories: categories.into_values().collect(),
+        themes,
+        kinds: kinds.into_values().collect(),
+        providers,
+        scoring,
+    })
+}
+
+/// Refuses fields that mean nothing in a section (a `serves` list on a
+/// theme, say): silently ignoring them would hide a misunderstanding.
+fn only_fields(entry: &RawEntry, section: &str, allowed: &[&str]) -> Result<(), Problem> {
+    let present = [
+        ("name", entry.name.is_some()),
+        ("description", entry.description.is_some()),
+        ("review_months", entry.review_months.is_some()),
+        ("prior", entry.prior.is_some()),
+        ("themes", entry.themes.is_some()),
+        ("categories", entry.categories.is_some()),
+        ("serves", entry.serves.is_some()),
+        ("regions", entry.regions.is_some()),
+        ("terms", entry.terms.is_some()),
+    ];
+    match present.iter().find(|(field, set)| *set && !allowed.contains(field)) {
+        None => Ok(()),
+        Some((field, _)) => Err((
+            entry.id.span(),
+            format!(
+                "[[{section}]] `{}` has a `{field}` field, which only applies to other sections; allowed here: {}",
+                entry.id.get_ref(),
+                allowed.join(", ")
+            ),
+        )),
+    }
+}
+
+fn parse_id<T>(entry: &RawEntry, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, Problem> {
+    parse(entry.id.get_ref()).map_err(|e| (entry.id.span(), e))
+}
+
+fn duplicate(what: &str, entry: &RawEntry) -> Problem {
+    (
+        entry.id.span(),
+        format!(
+            "{what} `{}` is defined twice: merge the two entries",
+            entry.id.get_ref()
+        ),
+    )
+}
+
+fn terms(entry: &RawEntry, analyzer: &Analyzer) -> Result<Terms, Problem> {
+    let mut out = Vec::new();
+    for (term, weight) in entry.terms.iter().flatten() {
+        let w = *weight.get_ref();
+        if w == 0.0 {
+            // A zero weight removes a term when extending; it is simply
+            // not indexed.
+            continue;
+        }
+        if !(w.is_finite() && w > 0.0 && w <= MAX_WEIGHT) {
+            return Err((
+                weight.span(),
+                format!("weight {w} of term `{term}` must be above 0 and at most {MAX_WEIGHT}"),
+            ));
+        }
+        let words = analyzer.analyze_term(term);
+        if words.iter().all(|w| w.stems.iter().all(Option::is_none)) {
+            return Err((
+                weight.span(),
+                format!("term `{term}` has no word that is not a stop word, so it can never match: use a content word"),
+            ));
+        }
+        out.push((term.clone(), w));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
