@@ -42,6 +42,8 @@ pub enum Via {
     Typo,
     /// A theme the target covers.
     Theme,
+    /// The provider exists for the asker's type of organisation.
+    Dedicated,
 }
 
 impl From<MatchKind> for Via {
@@ -222,9 +224,37 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
         }
     }
 
-    // Categories.
-    let cat = |c: Category| scores[(groups.categories.start as usize) + c.index()];
-    let total: f32 = Category::ALL.iter().map(|&c| cat(c)).sum();
+    // Categories: their own terms plus the evidence of themes that count
+    // towards them.
+    let theme_score = |i: usize| scores[groups.themes.start as usize + i];
+    let mut cat_scores = [0.0f32; 4];
+    for c in Category::ALL {
+        cat_scores[c.index()] = scores[groups.categories.start as usize + c.index()];
+    }
+    let mut via_themes: Vec<(Category, Contribution)> = Vec::new();
+    for (i, def) in tax.themes().iter().enumerate() {
+        let s = theme_score(i);
+        if s <= 0.0 || def.categories.is_empty() {
+            continue;
+        }
+        // Logarithmic: a question that repeats a theme's words ten times
+        // is not ten times more SPECIFIC.
+        let share = scoring.theme_category_weight * s.ln_1p() / def.categories.len() as f32;
+        for &c in &def.categories {
+            cat_scores[c.index()] += share;
+            via_themes.push((
+                c,
+                Contribution {
+                    term: format!("theme:{}", def.id()),
+                    matched: def.name().to_string(),
+                    via: Via::Theme,
+                    contribution: share,
+                },
+            ));
+        }
+    }
+    let cat = |c: Category| cat_scores[c.index()];
+    let total: f32 = cat_scores.iter().sum();
     let best = Category::ALL
         .iter()
         .copied()
@@ -236,20 +266,29 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
     let confidence = best.map_or(0.0, |c| cat(c) / (total + scoring.confidence_damping));
     let category_scores = Category::ALL
         .iter()
-        .map(|&c| CategoryScore {
-            category: c,
-            score: cat(c),
-            matched_terms: explain(
+        .map(|&c| {
+            let mut matched_terms = explain(
                 index,
                 &matched,
                 groups.categories.start + c.index() as u32,
                 1.0,
-            ),
+            );
+            matched_terms.extend(
+                via_themes
+                    .iter()
+                    .filter(|(vc, _)| *vc == c)
+                    .map(|(_, t)| t.clone()),
+            );
+            sort_contributions(&mut matched_terms);
+            CategoryScore {
+                category: c,
+                score: cat(c),
+                matched_terms,
+            }
         })
         .collect();
 
     // Themes.
-    let theme_score = |i: usize| scores[groups.themes.start as usize + i];
     let top_theme = (0..tax.themes().len())
         .map(theme_score)
         .fold(0.0f32, f32::max);
@@ -287,6 +326,25 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
     for &(theme, score) in &themes {
         for &(target, affinity) in index.theme_members(theme) {
             scores[target as usize] += score * scoring.theme_weight * affinity;
+        }
+    }
+
+    // Providers dedicated to the asker's type of organisation.
+    let mut dedicated: Vec<(u32, f32)> = Vec::new();
+    if let Some(org) = query.organization_type {
+        let best_evidence = groups
+            .providers
+            .clone()
+            .map(|t| scores[t as usize])
+            .fold(0.0f32, f32::max);
+        if best_evidence > 0.0 {
+            for t in groups.providers.clone() {
+                if index.provider(t).serves == [org] {
+                    let bonus = scoring.dedicated_share * best_evidence;
+                    scores[t as usize] += bonus;
+                    dedicated.push((t, bonus));
+                }
+            }
         }
     }
 
@@ -328,6 +386,15 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
                             contribution: s * scoring.theme_weight * affinity * fit,
                         });
                     }
+                }
+                if let Some(&(_, bonus)) = dedicated.iter().find(|(d, _)| *d == t) {
+                    let org = query.organization_type.map_or("", |o| o.as_str());
+                    matched_terms.push(Contribution {
+                        term: format!("serves:{org}"),
+                        matched: format!("exists for {org} members"),
+                        via: Via::Dedicated,
+                        contribution: bonus * fit,
+                    });
                 }
                 sort_contributions(&mut matched_terms);
                 RankedMatch {

@@ -16,8 +16,9 @@
 //!    vocabulary with the FST's longest-prefix walk, allowing the Dutch
 //!    linking morphemes `s`, `e` and `en` (`afvalinzameling` → `afval` +
 //!    `inzameling`);
-//! 4. for words of five letters or more, **one typo** through the
-//!    [`typo::OneEdit`] automaton.
+//! 4. for words of seven letters or more, **one typo** through the
+//!    [`typo::OneEdit`] automaton, keeping the first letter (people rarely
+//!    mistype it, and a different first letter is usually another word).
 //!
 //! Postings carry weights already multiplied by the term's inverse target
 //! frequency within its group (a term every provider has says little about
@@ -43,8 +44,10 @@ use std::sync::Arc;
 const MIN_COMPOUND_LEN: usize = 6;
 /// Shortest part of a compound.
 const MIN_PART_LEN: usize = 3;
-/// Shortest word that is tried with a typo.
-const MIN_TYPO_LEN: usize = 5;
+/// Shortest word that is tried with a typo. Short Dutch words have many
+/// real-word neighbours one edit away (`moeten` → `meten`, `zorgen` →
+/// `borgen`), so correcting them does more harm than good.
+const MIN_TYPO_LEN: usize = 7;
 /// Longest phrase, in words.
 const MAX_PHRASE_WORDS: usize = 4;
 /// How many typo candidates are considered for one word.
@@ -431,7 +434,10 @@ impl Index {
         let mut best: Option<(usize, Vec<u8>, u64)> = None;
         let mut seen = 0;
         while let Some((key, term)) = stream.next() {
-            if key.contains(&b' ') || key.len() < MIN_TYPO_LEN - 1 {
+            if key.contains(&b' ')
+                || key.len() < MIN_TYPO_LEN - 1
+                || key.first() != word.as_bytes().first()
+            {
                 continue;
             }
             let common = key

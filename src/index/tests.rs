@@ -129,9 +129,17 @@ fn a_word_with_one_typo_finds_its_term_weighted_as_a_typo() {
 }
 
 #[test]
+fn a_typo_in_the_first_letter_is_not_corrected() {
+    let (index, an) = index_with(vec![]);
+    assert!(found(&index, &an, "bansprakelijkheid").is_empty());
+}
+
+#[test]
 fn short_words_are_not_typo_matched() {
     let (index, an) = index_with(vec![]);
     assert!(found(&index, &an, "afvl").is_empty());
+    // "visies" is one edit from "visie" but too short to be corrected.
+    assert!(found(&index, &an, "vissie").is_empty());
 }
 
 #[test]

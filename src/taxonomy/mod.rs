@@ -74,6 +74,10 @@ pub struct ThemeDef {
     pub(crate) id: ThemeId,
     pub(crate) name: String,
     pub(crate) review_months: u32,
+    /// Categories this theme's evidence counts towards: a question full of
+    /// one core task's content words is a SPECIFIC question even when it
+    /// has no framing words.
+    pub(crate) categories: Vec<Category>,
     pub(crate) terms: Terms,
 }
 
@@ -185,6 +189,15 @@ pub struct Scoring {
     /// Multiplier for an expert from the same type of organisation as the
     /// asker (they know its context).
     pub same_org_type_factor: f32,
+    /// How much a theme counts towards the categories it lists
+    /// (`categories = [...]` on a `[[theme]]`): this × ln(1 + theme score),
+    /// shared among the listed categories.
+    pub theme_category_weight: f32,
+    /// A provider that exists for exactly the asker's type of organisation
+    /// (its `serves` lists only that type: VNG for municipalities, IPO for
+    /// provinces, UvW for water boards) knows the asker's context whatever
+    /// the topic: it gets this share of the best provider's evidence.
+    pub dedicated_share: f32,
     /// How many providers and experts a classification lists.
     pub max_matches: usize,
     /// Weight of a knowledge kind's prior (its share in the study) against
@@ -210,6 +223,8 @@ impl Default for Scoring {
             unknown_region_factor: 0.6,
             same_region_factor: 1.3,
             same_org_type_factor: 1.2,
+            theme_category_weight: 0.25,
+            dedicated_share: 0.5,
             max_matches: 10,
             kind_prior_weight: 1.0,
         }
@@ -390,7 +405,13 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
         only_fields(
             &entry,
             "theme",
-            &["name", "description", "review_months", "terms"],
+            &[
+                "name",
+                "description",
+                "review_months",
+                "categories",
+                "terms",
+            ],
         )?;
         let id = parse_id(&entry, |s| ThemeId::parse(s).map_err(|e| e.to_string()))?;
         if themes.iter().any(|t| t.id == id) {
@@ -412,6 +433,7 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
                 format!("review_months {review_months} of theme `{id}` must be between 1 and 120"),
             ));
         }
+        let categories = parse_categories(&entry)?;
         let terms = terms(&entry, analyzer)?;
         let name = entry
             .name
@@ -421,6 +443,7 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
             id,
             name,
             review_months,
+            categories,
             terms,
         });
     }
@@ -470,14 +493,7 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
             }
             provider_themes.push(theme);
         }
-        let categories = list(&entry.categories)
-            .iter()
-            .map(|c| {
-                c.get_ref()
-                    .parse::<Category>()
-                    .map_err(|e| (c.span(), e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let categories = parse_categories(&entry)?;
         let serves = list(&entry.serves)
             .iter()
             .map(|c| {
@@ -547,6 +563,19 @@ fn only_fields(entry: &RawEntry, section: &str, allowed: &[&str]) -> Result<(), 
             ),
         )),
     }
+}
+
+fn parse_categories(entry: &RawEntry) -> Result<Vec<Category>, Problem> {
+    entry
+        .categories
+        .iter()
+        .flatten()
+        .map(|c| {
+            c.get_ref()
+                .parse::<Category>()
+                .map_err(|e| (c.span(), e.to_string()))
+        })
+        .collect()
 }
 
 fn parse_id<T>(entry: &RawEntry, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, Problem> {
