@@ -44,6 +44,8 @@ pub enum Via {
     Theme,
     /// The provider exists for the asker's type of organisation.
     Dedicated,
+    /// A category whose questions are about this theme by nature.
+    Category,
 }
 
 impl From<MatchKind> for Via {
@@ -288,7 +290,32 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
         })
         .collect();
 
-    // Themes.
+    // Themes, with the evidence of categories that imply them.
+    let mut theme_scores: Vec<f32> = (0..tax.themes().len()).map(theme_score).collect();
+    let mut theme_via_category: Vec<(usize, Contribution)> = Vec::new();
+    for def in &tax.categories {
+        let own = scores[groups.categories.start as usize + def.category.index()];
+        if own <= 0.0 {
+            continue;
+        }
+        for theme in &def.themes {
+            if let Some(i) = tax.themes().iter().position(|t| t.id() == theme) {
+                let add = own * scoring.category_theme_weight;
+                theme_scores[i] += add;
+                scores[groups.themes.start as usize + i] += add;
+                theme_via_category.push((
+                    i,
+                    Contribution {
+                        term: format!("category:{}", def.category),
+                        matched: tax.category_name(def.category).to_string(),
+                        via: Via::Category,
+                        contribution: add,
+                    },
+                ));
+            }
+        }
+    }
+    let theme_score = |i: usize| theme_scores[i];
     let top_theme = (0..tax.themes().len())
         .map(theme_score)
         .fold(0.0f32, f32::max);
@@ -332,11 +359,13 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
     // Providers dedicated to the asker's type of organisation.
     let mut dedicated: Vec<(u32, f32)> = Vec::new();
     if let Some(org) = query.organization_type {
+        // Even a question that names no provider's topic is about the
+        // member's own organisation when it has category evidence.
         let best_evidence = groups
             .providers
             .clone()
             .map(|t| scores[t as usize])
-            .fold(0.0f32, f32::max);
+            .fold(best.map_or(0.0, cat), f32::max);
         if best_evidence > 0.0 {
             for t in groups.providers.clone() {
                 if index.provider(t).serves == [org] {
@@ -499,7 +528,17 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
             id: tax.themes()[i].id().clone(),
             name: tax.themes()[i].name().to_string(),
             score,
-            matched_terms: explain(index, &matched, groups.themes.start + i as u32, 1.0),
+            matched_terms: {
+                let mut terms = explain(index, &matched, groups.themes.start + i as u32, 1.0);
+                terms.extend(
+                    theme_via_category
+                        .iter()
+                        .filter(|(t, _)| *t == i)
+                        .map(|(_, c)| c.clone()),
+                );
+                sort_contributions(&mut terms);
+                terms
+            },
         })
         .collect();
 

@@ -54,6 +54,8 @@ struct Keys {
     /// Other keys that lead to the same term: surface, English stems,
     /// hyphen-joined surface.
     aliases: Vec<String>,
+    /// The folded word of a single-word term, as written.
+    surface: Option<String>,
     words: u8,
 }
 
@@ -83,9 +85,11 @@ fn keys_of(term: &str, analyzer: &Analyzer) -> Option<Keys> {
     aliases.retain(|a| *a != canonical);
     aliases.sort();
     aliases.dedup();
+    let surface = (words.len() == 1).then(|| words[0].surface.clone());
     Some(Keys {
         canonical,
         aliases,
+        surface,
         words: words_in_key.min(u8::MAX as usize) as u8,
     })
 }
@@ -93,6 +97,7 @@ fn keys_of(term: &str, analyzer: &Analyzer) -> Option<Keys> {
 struct TermBuild {
     display: String,
     words: u8,
+    surfaces: Vec<String>,
     aliases: Vec<String>,
     /// target → raw weight (the largest, when a target lists two spellings
     /// of one term).
@@ -194,9 +199,15 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
             .or_insert_with(|| TermBuild {
                 display: text.to_string(),
                 words: keys.words,
+                surfaces: Vec::new(),
                 aliases: Vec::new(),
                 postings: BTreeMap::new(),
             });
+        if let Some(surface) = &keys.surface {
+            if !term.surfaces.contains(surface) {
+                term.surfaces.push(surface.clone());
+            }
+        }
         for alias in &keys.aliases {
             if !term.aliases.contains(alias) {
                 term.aliases.push(alias.clone());
@@ -257,6 +268,17 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
     for (number, tb) in by_key.values().enumerate() {
         for alias in &tb.aliases {
             keys.entry(alias.clone()).or_insert(number as u64);
+        }
+    }
+    // Mark the keys that are whole words as written (not stems), so the
+    // compound splitter can trust them as a known modifier on their own.
+    for (number, tb) in by_key.values().enumerate() {
+        for surface in &tb.surfaces {
+            if let Some(value) = keys.get_mut(surface) {
+                if *value == number as u64 {
+                    *value |= super::SURFACE_FLAG;
+                }
+            }
         }
     }
     let map = fst::Map::from_iter(keys)?;

@@ -53,6 +53,14 @@ const MAX_PHRASE_WORDS: usize = 4;
 /// How many typo candidates are considered for one word.
 const MAX_TYPO_CANDIDATES: usize = 8;
 
+/// Bit set in a key's FST value when the key is a whole word as written
+/// rather than a stem; the low 32 bits are the term number.
+const SURFACE_FLAG: u64 = 1 << 32;
+
+/// Shortest known modifier that counts on its own when the rest of a
+/// compound is unknown (`kunstgras` in `kunstgrasmatten`).
+const MIN_MODIFIER_LEN: usize = 5;
+
 /// How strongly a provider or expert is tied to the theme at `position` in
 /// its list of themes: the first is the most central.
 pub fn theme_affinity(position: usize) -> f32 {
@@ -273,7 +281,10 @@ impl Index {
                 continue;
             }
             if token.surface.len() >= MIN_COMPOUND_LEN {
-                if let Some(parts) = self.split_compound(&token.surface, analyzer, 0) {
+                let parts = self
+                    .split_compound(&token.surface, analyzer, 0)
+                    .or_else(|| self.known_modifier(&token.surface));
+                if let Some(parts) = parts {
                     hits.extend(parts.into_iter().map(|(term, part)| TermHit {
                         term,
                         kind: MatchKind::CompoundPart,
@@ -362,7 +373,7 @@ impl Index {
     }
 
     /// Every key that is a prefix of `word`, longest first, as (length, term).
-    fn prefixes(&self, word: &str) -> Vec<(usize, u32)> {
+    fn prefixes(&self, word: &str) -> Vec<(usize, u64)> {
         let fst = self.map.as_fst();
         let mut node = fst.root();
         let mut out = Output::zero();
@@ -373,7 +384,7 @@ impl Index {
             out = out.cat(t.out);
             node = fst.node(t.addr);
             if node.is_final() && i + 1 >= MIN_PART_LEN {
-                found.push((i + 1, out.cat(node.final_output()).value() as u32));
+                found.push((i + 1, out.cat(node.final_output()).value()));
             }
         }
         found.reverse();
@@ -401,6 +412,7 @@ impl Index {
         depth: usize,
     ) -> Option<Vec<(u32, &'w str)>> {
         for (len, head) in self.prefixes(word) {
+            let head = head as u32;
             if word.len() - len < MIN_PART_LEN {
                 continue;
             }
@@ -424,6 +436,22 @@ impl Index {
             }
         }
         None
+    }
+
+    /// When a compound does not split into known words, its longest known
+    /// modifier still says what it is about (`kunstgras` + `matten`,
+    /// `inkoop` + `bureau`): a whole word as written, of at least
+    /// [`MIN_MODIFIER_LEN`] letters and half the compound.
+    fn known_modifier<'w>(&self, word: &'w str) -> Option<Vec<(u32, &'w str)>> {
+        self.prefixes(word)
+            .into_iter()
+            .find(|&(len, value)| {
+                value & SURFACE_FLAG != 0
+                    && len >= MIN_MODIFIER_LEN
+                    && 2 * len >= word.len()
+                    && word.len() - len >= MIN_PART_LEN
+            })
+            .map(|(len, value)| vec![(value as u32, &word[..len])])
     }
 
     /// The best single-word key within one edit of `word`: the candidate

@@ -116,6 +116,19 @@ fn compounds_split_into_known_terms_with_linking_morphemes() {
 }
 
 #[test]
+fn a_compound_with_an_unknown_head_still_counts_its_known_modifier() {
+    let (index, an) = index_with(vec![]);
+    assert_eq!(
+        found(&index, &an, "inkoopbureau"),
+        [("inkoop".to_string(), MatchKind::CompoundPart)]
+    );
+    // A stem is no modifier: "aanbested" (stem of aanbesteding) + "ers".
+    assert!(found(&index, &an, "samenwerkingen")
+        .iter()
+        .all(|(_, k)| *k == MatchKind::Word));
+}
+
+#[test]
 fn a_word_with_one_typo_finds_its_term_weighted_as_a_typo() {
     let (index, an) = index_with(vec![]);
     assert_eq!(

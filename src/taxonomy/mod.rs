@@ -65,6 +65,9 @@ pub type Terms = Vec<(String, f32)>;
 pub struct CategoryDef {
     pub(crate) category: Category,
     pub(crate) name: String,
+    /// Themes that questions of this category are about by their nature
+    /// (every STRATEGY question concerns the asker's organisation).
+    pub(crate) themes: Vec<ThemeId>,
     pub(crate) terms: Terms,
 }
 
@@ -193,6 +196,9 @@ pub struct Scoring {
     /// (`categories = [...]` on a `[[theme]]`): this × ln(1 + theme score),
     /// shared among the listed categories.
     pub theme_category_weight: f32,
+    /// How much a category's own term score counts towards the themes it
+    /// lists (`themes = [...]` on a `[[category]]`).
+    pub category_theme_weight: f32,
     /// A provider that exists for exactly the asker's type of organisation
     /// (its `serves` lists only that type: VNG for municipalities, IPO for
     /// provinces, UvW for water boards) knows the asker's context whatever
@@ -215,8 +221,8 @@ impl Default for Scoring {
             confidence_damping: 2.0,
             theme_min_score: 1.0,
             theme_relative: 0.35,
-            theme_weight: 1.0,
-            category_weight: 0.5,
+            theme_weight: 0.3,
+            category_weight: 0.25,
             serves_factor: 1.2,
             not_served_factor: 0.6,
             other_region_factor: 0.3,
@@ -224,6 +230,7 @@ impl Default for Scoring {
             same_region_factor: 1.3,
             same_org_type_factor: 1.2,
             theme_category_weight: 0.25,
+            category_theme_weight: 1.0,
             dedicated_share: 0.5,
             max_matches: 10,
             kind_prior_weight: 1.0,
@@ -341,8 +348,13 @@ type Problem = (Span, String);
 fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxonomy, Problem> {
     let scoring = file.scoring.unwrap_or_default();
     let mut categories: BTreeMap<Category, CategoryDef> = BTreeMap::new();
+    let mut category_themes: Vec<(Category, Vec<raw::SpannedString>)> = Vec::new();
     for entry in file.category {
-        only_fields(&entry, "category", &["name", "description", "terms"])?;
+        only_fields(
+            &entry,
+            "category",
+            &["name", "description", "themes", "terms"],
+        )?;
         let category: Category = parse_id(&entry, |s| {
             s.parse()
                 .map_err(|e: crate::domain::UnknownValue| e.to_string())
@@ -352,12 +364,15 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
             .name
             .clone()
             .unwrap_or_else(|| category.as_str().to_string());
+        category_themes.push((category, entry.themes.clone().unwrap_or_default()));
         if categories
             .insert(
                 category,
                 CategoryDef {
                     category,
                     name,
+                    // Checked against the themes once they are parsed.
+                    themes: Vec::new(),
                     terms,
                 },
             )
@@ -452,6 +467,23 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
             0..0,
             "no [[theme]] entries: a taxonomy needs at least one theme".to_string(),
         ));
+    }
+
+    for (category, listed) in category_themes {
+        let mut resolved = Vec::new();
+        for t in listed {
+            let theme = ThemeId::parse(t.get_ref()).map_err(|e| (t.span(), e.to_string()))?;
+            if !themes.iter().any(|d| d.id == theme) {
+                return Err((
+                    t.span(),
+                    format!("category {category} names theme `{theme}`, which no [[theme]] entry defines"),
+                ));
+            }
+            resolved.push(theme);
+        }
+        if let Some(def) = categories.get_mut(&category) {
+            def.themes = resolved;
+        }
     }
 
     let mut providers: Vec<ProviderDef> = Vec::new();
