@@ -33,8 +33,9 @@ mod tokenize;
 pub use fold::fold;
 
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Languages the analyser knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -67,6 +68,12 @@ impl Language {
         }
     }
 }
+
+/// How many words' stems the analyser remembers, per language.
+const STEM_CACHE_WORDS: usize = 100_000;
+/// Longer words are stemmed every time (they are rare, and a hostile
+/// text full of long garbage words must not fill the cache with them).
+const MAX_CACHED_WORD: usize = 40;
 
 /// Words that carry no topic in questions but are missing from NLTK's lists:
 /// pronouns and auxiliaries that open almost every question.
@@ -144,7 +151,7 @@ pub struct Token {
     pub surface: String,
     /// The stemmed form (`inkoopdoelstell`), equal to `surface` for
     /// abbreviations and short words.
-    pub stem: String,
+    pub stem: Arc<str>,
     /// Whether the word was written as an abbreviation (`CE`, `MPG`).
     pub abbreviation: bool,
     /// Whether a clause boundary (`.`, `?`, `,`, …) lies between this token
@@ -179,7 +186,12 @@ pub struct TermWord {
 /// holds it) rather than one per request.
 pub struct Analyzer {
     stemmers: [Stemmer; 2],
-    stop: [HashSet<&'static str>; 2],
+    /// Snowball stemming costs about a microsecond a word and questions
+    /// reuse a small vocabulary, so stems are remembered per language.
+    stem_cache: [quick_cache::sync::Cache<String, Arc<str>>; 2],
+    /// Looked up for every word of every question: FxHash, not SipHash
+    /// (the keys are our own constants, so hash flooding is no concern).
+    stop: [FxHashSet<&'static str>; 2],
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -198,7 +210,7 @@ impl Analyzer {
     /// Builds the analyser with NLTK's Dutch and English stop words plus a
     /// few question words NLTK lacks.
     pub fn new() -> Self {
-        let list = |code: &str, extra: &[&'static str]| -> HashSet<&'static str> {
+        let list = |code: &str, extra: &[&'static str]| -> FxHashSet<&'static str> {
             stop_words::lookup(code)
                 .unwrap_or(&[])
                 .iter()
@@ -211,6 +223,10 @@ impl Analyzer {
                 Stemmer::create(Algorithm::Dutch),
                 Stemmer::create(Algorithm::English),
             ],
+            stem_cache: [
+                quick_cache::sync::Cache::new(STEM_CACHE_WORDS),
+                quick_cache::sync::Cache::new(STEM_CACHE_WORDS),
+            ],
             stop: [list("nl", EXTRA_STOP_NL), list("en", EXTRA_STOP_EN)],
         }
     }
@@ -222,15 +238,20 @@ impl Analyzer {
 
     /// Guesses the language of a text from its stop words; Dutch on a tie.
     pub fn detect_language(&self, text: &str) -> Language {
+        let mut folded = Vec::new();
+        tokenize::words(text, |w| folded.push(fold(w.text)));
+        self.detect_from(folded.iter().map(String::as_str))
+    }
+
+    fn detect_from<'a>(&self, words: impl Iterator<Item = &'a str>) -> Language {
         let mut counts = [0usize; 2];
-        tokenize::words(text, |w| {
-            let folded = fold(w.text);
+        for word in words {
             for lang in Language::ALL {
-                if self.is_stop_word(&folded, lang) {
+                if self.is_stop_word(word, lang) {
                     counts[lang as usize] += 1;
                 }
             }
-        });
+        }
         if counts[1] > counts[0] {
             Language::English
         } else {
@@ -247,35 +268,62 @@ impl Analyzer {
         language: Language,
         abbreviation: bool,
     ) -> Cow<'a, str> {
-        if abbreviation || folded.len() <= 3 || folded.bytes().any(|b| b.is_ascii_digit()) {
-            Cow::Borrowed(folded)
-        } else {
-            self.stemmers[language as usize].stem(folded)
+        if Self::keeps_form(folded, abbreviation) {
+            return Cow::Borrowed(folded);
         }
+        Cow::Owned(self.cached_stem(folded, language).to_string())
+    }
+
+    /// Abbreviations, words with digits and short words are not stemmed.
+    fn keeps_form(folded: &str, abbreviation: bool) -> bool {
+        abbreviation || folded.len() <= 3 || folded.bytes().any(|b| b.is_ascii_digit())
+    }
+
+    fn cached_stem(&self, folded: &str, language: Language) -> Arc<str> {
+        let cache = &self.stem_cache[language as usize];
+        if let Some(stem) = cache.get(folded) {
+            return stem;
+        }
+        let stem: Arc<str> = Arc::from(self.stemmers[language as usize].stem(folded).as_ref());
+        if folded.len() <= MAX_CACHED_WORD {
+            cache.insert(folded.to_string(), stem.clone());
+        }
+        stem
     }
 
     /// Analyses a question. `language` overrides detection.
     pub fn analyze(&self, text: &str, language: Option<Language>) -> Analysis {
-        let language = language.unwrap_or_else(|| self.detect_language(text));
-        let mut tokens = Vec::new();
-        let mut boundary = true;
+        // One pass over the text: every word is folded once, and language
+        // detection reuses the folded words.
+        let mut words: Vec<(String, bool, bool)> = Vec::new();
         tokenize::words(text, |w| {
-            if w.boundary_before {
-                boundary = true;
-            }
             let surface = fold(w.text);
-            if surface.is_empty() || self.is_stop_word(&surface, language) {
-                return;
+            if !surface.is_empty() {
+                words.push((surface, w.abbreviation, w.boundary_before));
             }
-            let stem = self.stem(&surface, language, w.abbreviation).into_owned();
+        });
+        let language =
+            language.unwrap_or_else(|| self.detect_from(words.iter().map(|w| w.0.as_str())));
+        let mut tokens = Vec::with_capacity(words.len());
+        let mut boundary = true;
+        for (surface, abbreviation, boundary_before) in words {
+            boundary |= boundary_before;
+            if self.is_stop_word(&surface, language) {
+                continue;
+            }
+            let stem = if Self::keeps_form(&surface, abbreviation) {
+                Arc::from(surface.as_str())
+            } else {
+                self.cached_stem(&surface, language)
+            };
             tokens.push(Token {
                 surface,
                 stem,
-                abbreviation: w.abbreviation,
+                abbreviation,
                 boundary_before: boundary,
             });
             boundary = false;
-        });
+        }
         Analysis { language, tokens }
     }
 
@@ -303,7 +351,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn stems(a: &Analysis) -> Vec<&str> {
-        a.tokens.iter().map(|t| t.stem.as_str()).collect()
+        a.tokens.iter().map(|t| &*t.stem).collect()
     }
 
     #[test]
@@ -385,7 +433,7 @@ mod tests {
         let text = chunk.repeat(1_000_000 / chunk.len() + 1);
         assert!(text.len() >= 1_000_000);
         let a = Analyzer::new().analyze(&text, None);
-        assert!(a.tokens.iter().any(|t| t.stem == "inkop"));
+        assert!(a.tokens.iter().any(|t| &*t.stem == "inkop"));
     }
 
     proptest! {

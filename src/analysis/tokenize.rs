@@ -40,7 +40,11 @@ fn is_clause_break(c: char) -> bool {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining_mark(c)
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric() || is_combining_mark(c)
+    }
 }
 
 /// Calls `f` for every word of `text` of at least two characters.
@@ -77,15 +81,24 @@ pub(crate) fn words<'a>(text: &'a str, mut f: impl FnMut(Word<'a>)) {
 }
 
 fn emit<'a>(word: &'a str, boundary_before: bool, f: &mut impl FnMut(Word<'a>)) -> bool {
-    let mut chars = word.chars();
-    if chars.next().is_none() || chars.next().is_none() {
-        return false;
-    }
-    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
-    let abbreviation = (1..=6).contains(&letters)
-        && word.chars().count() >= 2
-        && word.chars().all(|c| !c.is_lowercase())
-        && word.chars().any(|c| c.is_uppercase());
+    let abbreviation = if word.is_ascii() {
+        // The common case, without Unicode tables.
+        let bytes = word.as_bytes();
+        if bytes.len() < 2 {
+            return false;
+        }
+        let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        (1..=6).contains(&letters) && !bytes.iter().any(u8::is_ascii_lowercase)
+    } else {
+        let mut chars = word.chars();
+        if chars.next().is_none() || chars.next().is_none() {
+            return false;
+        }
+        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+        (1..=6).contains(&letters)
+            && word.chars().all(|c| !c.is_lowercase())
+            && word.chars().any(|c| c.is_uppercase())
+    };
     f(Word {
         text: word,
         abbreviation,

@@ -33,7 +33,8 @@ fn matches(out: &mut String, title: &str, list: &[RankedMatch]) {
         );
         let _ = writeln!(out, "      because {}", reasons(&m.matched_terms, 5));
         if !m.fit_reasons.is_empty() {
-            let _ = writeln!(out, "      fit ×{:.2}: {}", m.fit, m.fit_reasons.join(", "));
+            let reasons: Vec<String> = m.fit_reasons.iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "      fit ×{:.2}: {}", m.fit, reasons.join(", "));
         }
     }
 }

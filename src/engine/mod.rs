@@ -9,7 +9,9 @@
 
 mod score;
 
-pub use score::{CategoryScore, Classification, Contribution, RankedMatch, ThemeScore, Via};
+pub use score::{
+    CategoryScore, Classification, Contribution, FitReason, RankedMatch, ThemeScore, Via,
+};
 
 use crate::analysis::{Analyzer, Language};
 use crate::domain::{Expert, OrganizationType, Province};

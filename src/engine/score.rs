@@ -22,11 +22,12 @@
 //!   provider is not listed, whatever its fit.
 
 use super::Query;
-use crate::analysis::{Analyzer, Language};
-use crate::domain::{Category, KnowledgeKind, ThemeId};
+use crate::analysis::{Analysis, Analyzer, Language};
+use crate::domain::{Category, KnowledgeKind, OrganizationType, Province, ThemeId};
 use crate::index::{Index, MatchKind, TermHit};
 use crate::taxonomy::Scoring;
 use serde::{Serialize, Serializer};
+use std::sync::Arc;
 
 /// How a contribution came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,9 +64,10 @@ impl From<MatchKind> for Via {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contribution {
     /// The taxonomy or expertise term, or `theme:<id>` for a theme.
-    pub term: String,
+    /// Shared with the index (and between contributions), not copied.
+    pub term: Arc<str>,
     /// What in the question matched it (folded).
-    pub matched: String,
+    pub matched: Arc<str>,
     /// How it matched.
     pub via: Via,
     /// Points added to the target's score.
@@ -107,10 +109,98 @@ pub struct RankedMatch {
     pub score: f32,
     /// The fit factor already applied to every contribution (1 = neutral).
     pub fit: f32,
-    /// Why the fit factor is what it is, e.g. `serves GEMEENTE ×1.2`.
-    pub fit_reasons: Vec<String>,
+    /// Why the fit factor is what it is; the factors multiply to `fit`.
+    pub fit_reasons: Vec<FitReason>,
     /// Terms and themes that produced the score, largest first.
     pub matched_terms: Vec<Contribution>,
+}
+
+/// One factor of a provider's or expert's fit, with the reason for it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum FitReason {
+    /// Handles the question's (predicted) category.
+    HandlesCategory {
+        /// The category.
+        category: Category,
+        /// The factor, growing with the category's confidence.
+        factor: f32,
+    },
+    /// Serves the asker's type of organisation.
+    Serves {
+        /// The asker's type.
+        organization_type: OrganizationType,
+        /// The factor.
+        factor: f32,
+    },
+    /// Serves other types of organisation only.
+    DoesNotServe {
+        /// The asker's type.
+        organization_type: OrganizationType,
+        /// The factor.
+        factor: f32,
+    },
+    /// Works in the asker's province.
+    InProvince {
+        /// The province.
+        province: Province,
+        /// The factor.
+        factor: f32,
+    },
+    /// A regional provider outside the asker's province.
+    OutsideProvince {
+        /// The asker's province.
+        province: Province,
+        /// The factor.
+        factor: f32,
+    },
+    /// A regional provider while the asker's province is not known.
+    ProvinceUnknown {
+        /// The factor.
+        factor: f32,
+    },
+    /// An expert working at the same type of organisation as the asker.
+    SameOrganizationType {
+        /// The shared type.
+        organization_type: OrganizationType,
+        /// The factor.
+        factor: f32,
+    },
+}
+
+impl std::fmt::Display for FitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FitReason::HandlesCategory { category, factor } => {
+                write!(f, "handles {category} ×{factor:.2}")
+            }
+            FitReason::Serves {
+                organization_type,
+                factor,
+            } => write!(f, "serves {organization_type} ×{factor:.2}"),
+            FitReason::DoesNotServe {
+                organization_type,
+                factor,
+            } => {
+                write!(f, "does not serve {organization_type} ×{factor:.2}")
+            }
+            FitReason::InProvince { province, factor } => {
+                write!(f, "works in {province} ×{factor:.2}")
+            }
+            FitReason::OutsideProvince { province, factor } => {
+                write!(f, "regional, not in {province} ×{factor:.2}")
+            }
+            FitReason::ProvinceUnknown { factor } => {
+                write!(f, "regional, asker's province unknown ×{factor:.2}")
+            }
+            FitReason::SameOrganizationType {
+                organization_type,
+                factor,
+            } => {
+                write!(f, "also works at a {organization_type} ×{factor:.2}")
+            }
+        }
+    }
 }
 
 /// The engine's answer for one question.
@@ -147,10 +237,10 @@ struct Matched {
     term: u32,
     strength: f32,
     via: Via,
-    query: String,
+    query: Arc<str>,
 }
 
-fn aggregate(mut hits: Vec<TermHit>, scoring: &Scoring) -> Vec<Matched> {
+fn aggregate(mut hits: Vec<TermHit>, analysis: &Analysis, scoring: &Scoring) -> Vec<Matched> {
     hits.sort_by_key(|h| (h.term, h.kind));
     let mut out: Vec<Matched> = Vec::new();
     let mut count = 0.0f32;
@@ -172,7 +262,7 @@ fn aggregate(mut hits: Vec<TermHit>, scoring: &Scoring) -> Vec<Matched> {
                     term: hit.term,
                     strength: 0.0,
                     via: hit.kind.into(),
-                    query: hit.query,
+                    query: Arc::from(hit.text(analysis)),
                 });
             }
         }
@@ -193,7 +283,7 @@ fn explain(index: &Index, matched: &[Matched], target: u32, fit: f32) -> Vec<Con
         .iter()
         .filter_map(|m| {
             index.posting_weight(m.term, target).map(|w| Contribution {
-                term: index.term(m.term).display.to_string(),
+                term: index.term(m.term).display.clone(),
                 matched: m.query.clone(),
                 via: m.via,
                 contribution: w * m.strength * fit,
@@ -216,13 +306,25 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
     let tax = index.taxonomy();
     let scoring = tax.scoring();
     let analysis = analyzer.analyze(query.text, query.language);
-    let matched = aggregate(index.find_terms(&analysis, analyzer), scoring);
+    let matched = aggregate(index.find_terms(&analysis, analyzer), &analysis, scoring);
 
     let groups = index.groups().clone();
-    let mut scores = vec![0.0f32; index.target_count()];
+    let mut scores = take_scores(index.target_count());
+    // Targets that received any evidence, so ranking never scans the whole
+    // expert directory.
+    let reach: usize = matched
+        .iter()
+        .map(|m| index.postings(m.term).len())
+        .sum::<usize>()
+        + index.groups().providers.len();
+    let mut touched: Vec<u32> = Vec::with_capacity(reach.min(index.target_count()));
     for m in &matched {
         for p in index.postings(m.term) {
-            scores[p.target as usize] += p.weight * m.strength;
+            let slot = &mut scores[p.target as usize];
+            if *slot == 0.0 {
+                touched.push(p.target);
+            }
+            *slot += p.weight * m.strength;
         }
     }
 
@@ -247,8 +349,8 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
             via_themes.push((
                 c,
                 Contribution {
-                    term: format!("theme:{}", def.id()),
-                    matched: def.name().to_string(),
+                    term: format!("theme:{}", def.id()).into(),
+                    matched: def.name().to_string().into(),
                     via: Via::Theme,
                     contribution: share,
                 },
@@ -306,8 +408,8 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
                 theme_via_category.push((
                     i,
                     Contribution {
-                        term: format!("category:{}", def.category),
-                        matched: tax.category_name(def.category).to_string(),
+                        term: format!("category:{}", def.category).into(),
+                        matched: tax.category_name(def.category).to_string().into(),
                         via: Via::Category,
                         contribution: add,
                     },
@@ -352,7 +454,11 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
     // Theme evidence for providers and experts.
     for &(theme, score) in &themes {
         for &(target, affinity) in index.theme_members(theme) {
-            scores[target as usize] += score * scoring.theme_weight * affinity;
+            let slot = &mut scores[target as usize];
+            if *slot == 0.0 {
+                touched.push(target);
+            }
+            *slot += score * scoring.theme_weight * affinity;
         }
     }
 
@@ -370,6 +476,9 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
             for t in groups.providers.clone() {
                 if index.provider(t).serves == [org] {
                     let bonus = scoring.dedicated_share * best_evidence;
+                    if scores[t as usize] == 0.0 {
+                        touched.push(t);
+                    }
                     scores[t as usize] += bonus;
                     dedicated.push((t, bonus));
                 }
@@ -377,19 +486,39 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
         }
     }
 
-    let rank = |range: std::ops::Range<u32>, fit: &dyn Fn(u32) -> Option<(f32, Vec<String>)>| {
-        let mut candidates: Vec<(u32, f32, f32, Vec<String>)> = range
-            .filter(|&t| scores[t as usize] > 0.0)
-            .filter_map(|t| fit(t).map(|(f, reasons)| (t, scores[t as usize] * f, f, reasons)))
-            .collect();
-        let key = |t: u32| match index.target_kind(t) {
-            crate::index::TargetKind::Provider(_) => index.provider(t).id().as_str(),
-            _ => index.expert(t).id().as_str(),
+    // Ranking streams over the targets that received evidence (thousands
+    // of experts with a large directory) keeping only the best few: a
+    // candidate whose evidence cannot beat the current last place even
+    // with the best possible fit is skipped before its fit is computed,
+    // and fit reasons are only written for the few that are listed.
+    let rank = |group: Group<'_>| {
+        let max = scoring.max_matches;
+        let mut best: Vec<(u32, f32)> = Vec::with_capacity(max + 1);
+        let better = |a: &(u32, f32), b: &(u32, f32)| {
+            b.1.total_cmp(&a.1).then_with(|| (group.tie)(a.0, b.0))
         };
-        candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| key(a.0).cmp(key(b.0))));
-        candidates.truncate(scoring.max_matches);
-        candidates
-            .into_iter()
+        for &t in touched.iter().filter(|t| group.range.contains(t)) {
+            let raw = scores[t as usize];
+            if best.len() == max {
+                match best.last() {
+                    Some(last) if raw * group.max_fit < last.1 => continue,
+                    None => break,
+                    _ => {}
+                }
+            }
+            let Some((f, _)) = (group.fit)(t, false) else {
+                continue;
+            };
+            let candidate = (t, raw * f);
+            let at = best.partition_point(|b| better(b, &candidate).is_lt());
+            if at < max {
+                best.insert(at, candidate);
+                best.truncate(max);
+            }
+        }
+        let fit = group.fit;
+        best.into_iter()
+            .filter_map(|(t, score)| fit(t, true).map(|(fit, reasons)| (t, score, fit, reasons)))
             .map(|(t, score, fit, fit_reasons)| {
                 let (id, name, theme_ids): (String, String, &[ThemeId]) = match index.target_kind(t)
                 {
@@ -409,8 +538,8 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
                     {
                         let affinity = crate::index::theme_affinity(pos);
                         matched_terms.push(Contribution {
-                            term: format!("theme:{theme}"),
-                            matched: tax.themes()[i].name().to_string(),
+                            term: format!("theme:{theme}").into(),
+                            matched: tax.themes()[i].name().to_string().into(),
                             via: Via::Theme,
                             contribution: s * scoring.theme_weight * affinity * fit,
                         });
@@ -419,8 +548,8 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
                 if let Some(&(_, bonus)) = dedicated.iter().find(|(d, _)| *d == t) {
                     let org = query.organization_type.map_or("", |o| o.as_str());
                     matched_terms.push(Contribution {
-                        term: format!("serves:{org}"),
-                        matched: format!("exists for {org} members"),
+                        term: format!("serves:{org}").into(),
+                        matched: format!("exists for {org} members").into(),
                         via: Via::Dedicated,
                         contribution: bonus * fit,
                     });
@@ -439,7 +568,7 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
     };
 
     let confident_category = best.map(|c| (c, confidence));
-    let provider_fit = |t: u32| {
+    let provider_fit = |t: u32, explain: bool| {
         let p = index.provider(t);
         let mut fit = 1.0f32;
         let mut reasons = Vec::new();
@@ -447,80 +576,110 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
             if p.categories.contains(&c) {
                 let f = 1.0 + scoring.category_weight * conf;
                 fit *= f;
-                reasons.push(format!("handles {c} ×{f:.2}"));
+                note(&mut reasons, explain, || FitReason::HandlesCategory {
+                    category: c,
+                    factor: f,
+                });
             }
         }
         if let Some(org) = query.organization_type {
             if p.serves.contains(&org) {
                 fit *= scoring.serves_factor;
-                reasons.push(format!("serves {org} ×{:.2}", scoring.serves_factor));
+                note(&mut reasons, explain, || FitReason::Serves {
+                    organization_type: org,
+                    factor: scoring.serves_factor,
+                });
             } else if !p.serves.is_empty() {
                 fit *= scoring.not_served_factor;
-                reasons.push(format!(
-                    "does not serve {org} ×{:.2}",
-                    scoring.not_served_factor
-                ));
+                note(&mut reasons, explain, || FitReason::DoesNotServe {
+                    organization_type: org,
+                    factor: scoring.not_served_factor,
+                });
             }
         }
         if !p.regions.is_empty() {
             match query.region {
                 Some(r) if p.regions.contains(&r) => {
                     fit *= scoring.same_region_factor;
-                    reasons.push(format!("works in {r} ×{:.2}", scoring.same_region_factor));
+                    note(&mut reasons, explain, || FitReason::InProvince {
+                        province: r,
+                        factor: scoring.same_region_factor,
+                    });
                 }
                 Some(r) => {
                     fit *= scoring.other_region_factor;
-                    reasons.push(format!(
-                        "regional, not in {r} ×{:.2}",
-                        scoring.other_region_factor
-                    ));
+                    note(&mut reasons, explain, || FitReason::OutsideProvince {
+                        province: r,
+                        factor: scoring.other_region_factor,
+                    });
                 }
                 None => {
                     fit *= scoring.unknown_region_factor;
-                    reasons.push(format!(
-                        "regional, asker's province unknown ×{:.2}",
-                        scoring.unknown_region_factor
-                    ));
+                    note(&mut reasons, explain, || FitReason::ProvinceUnknown {
+                        factor: scoring.unknown_region_factor,
+                    });
                 }
             }
         }
         Some((fit, reasons))
     };
-    let expert_fit = |t: u32| {
-        let e = index.expert(t);
-        if !e.available() {
+    let expert_fit = |t: u32, explain: bool| {
+        // The compact traits, not the `Expert` record: thousands of
+        // candidates are weighed per question, and the records are large and
+        // scattered in memory.
+        let e = index.expert_traits(t);
+        if !e.available {
             return None;
         }
         let mut fit = 1.0f32;
         let mut reasons = Vec::new();
         if let Some((c, conf)) = confident_category {
-            if e.categories().contains(&c) {
+            if e.handles(c) {
                 let f = 1.0 + scoring.category_weight * conf;
                 fit *= f;
-                reasons.push(format!("handles {c} ×{f:.2}"));
+                note(&mut reasons, explain, || FitReason::HandlesCategory {
+                    category: c,
+                    factor: f,
+                });
             }
         }
-        if query.organization_type == Some(e.organization_type()) {
+        if query.organization_type == Some(e.organization_type) {
             fit *= scoring.same_org_type_factor;
-            reasons.push(format!(
-                "also works at a {} ×{:.2}",
-                e.organization_type(),
-                scoring.same_org_type_factor
-            ));
+            note(&mut reasons, explain, || FitReason::SameOrganizationType {
+                organization_type: e.organization_type,
+                factor: scoring.same_org_type_factor,
+            });
         }
-        if let (Some(asker), Some(region)) = (query.region, e.region()) {
+        if let (Some(asker), Some(region)) = (query.region, e.region) {
             if asker == region {
                 fit *= scoring.same_region_factor;
-                reasons.push(format!(
-                    "works in {region} ×{:.2}",
-                    scoring.same_region_factor
-                ));
+                note(&mut reasons, explain, || FitReason::InProvince {
+                    province: region,
+                    factor: scoring.same_region_factor,
+                });
             }
         }
         Some((fit, reasons))
     };
-    let providers = rank(groups.providers.clone(), &provider_fit);
-    let experts = rank(groups.experts.clone(), &expert_fit);
+    let all_experts_fit = scoring.same_org_type_factor.max(1.0)
+        * scoring.same_region_factor.max(1.0)
+        * (1.0 + scoring.category_weight.max(0.0));
+    let provider_max_fit = (1.0 + scoring.category_weight.max(0.0))
+        * scoring.serves_factor.max(1.0)
+        * scoring.same_region_factor.max(1.0);
+    let providers = rank(Group {
+        range: groups.providers.clone(),
+        fit: &provider_fit,
+        max_fit: provider_max_fit,
+        tie: &|a, b| index.provider(a).id().cmp(index.provider(b).id()),
+    });
+    let experts = rank(Group {
+        range: groups.experts.clone(),
+        fit: &expert_fit,
+        max_fit: all_experts_fit,
+        // Experts are numbered in id order.
+        tie: &|a, b| a.cmp(&b),
+    });
 
     let themes = themes
         .into_iter()
@@ -542,6 +701,8 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
         })
         .collect();
 
+    give_back_scores(scores, &touched, groups.providers.end as usize);
+
     Classification {
         category: best,
         confidence,
@@ -552,5 +713,53 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
         experts,
         index_version: index.version(),
         language: analysis.language,
+    }
+}
+
+thread_local! {
+    /// One score array per thread, reused across requests: with a large
+    /// expert directory, allocating and zeroing it for every question costs
+    /// more than the scoring itself. Between uses it is all zeros.
+    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// This thread's zeroed score array, sized for `len` targets.
+fn take_scores(len: usize) -> Vec<f32> {
+    let mut scores = SCORES.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    if scores.len() != len {
+        scores.clear();
+        scores.resize(len, 0.0);
+    }
+    scores
+}
+
+/// Zeroes what a classification wrote (the `touched` targets and every
+/// target below `fixed`) and keeps the array for the next one. An array
+/// that is never given back (a panic) is simply allocated anew.
+fn give_back_scores(mut scores: Vec<f32>, touched: &[u32], fixed: usize) {
+    for &t in touched {
+        scores[t as usize] = 0.0;
+    }
+    let fixed = fixed.min(scores.len());
+    scores[..fixed].fill(0.0);
+    SCORES.with(|s| *s.borrow_mut() = scores);
+}
+
+/// One group of targets to rank (providers or experts) and how.
+struct Group<'a> {
+    range: std::ops::Range<u32>,
+    /// The fit factor (and, when asked, its reasons); `None`: not listed.
+    fit: &'a dyn Fn(u32, bool) -> Option<(f32, Vec<FitReason>)>,
+    /// The largest fit factor possible, for skipping hopeless candidates.
+    max_fit: f32,
+    /// Order of targets with equal scores.
+    tie: &'a dyn Fn(u32, u32) -> std::cmp::Ordering,
+}
+
+/// Records a fit reason only when it will be shown: thousands of
+/// candidates are weighed for every listed one.
+fn note(reasons: &mut Vec<FitReason>, explain: bool, reason: impl FnOnce() -> FitReason) {
+    if explain {
+        reasons.push(reason());
     }
 }

@@ -105,6 +105,18 @@ struct TermBuild {
 }
 
 pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, IndexError> {
+    // Experts are numbered in id order, so ranking can break ties by target
+    // number and still list equal experts by id.
+    let experts: Arc<[Expert]> = if input.experts.is_sorted_by(|a, b| a.id() <= b.id()) {
+        input.experts.clone()
+    } else {
+        let mut sorted = input.experts.to_vec();
+        sorted.sort_by(|a, b| a.id().cmp(b.id()));
+        sorted.into()
+    };
+    if let Some(pair) = experts.windows(2).find(|w| w[0].id() == w[1].id()) {
+        return Err(IndexError::DuplicateExpert(pair[0].id().to_string()));
+    }
     let tax = &input.taxonomy;
     let mut next = 0u32;
     let mut range = |n: usize| -> Result<std::ops::Range<u32>, IndexError> {
@@ -120,7 +132,7 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
         themes: range(tax.themes.len())?,
         kinds: range(KnowledgeKind::ALL.len())?,
         providers: range(tax.providers.len())?,
-        experts: range(input.experts.len())?,
+        experts: range(experts.len())?,
     };
 
     let theme_number: HashMap<&ThemeId, usize> = tax
@@ -156,11 +168,7 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
             }
         }
     }
-    let mut seen_experts: HashMap<&str, ()> = HashMap::with_capacity(input.experts.len());
-    for (i, expert) in input.experts.iter().enumerate() {
-        if seen_experts.insert(expert.id().as_str(), ()).is_some() {
-            return Err(IndexError::DuplicateExpert(expert.id().to_string()));
-        }
+    for (i, expert) in experts.iter().enumerate() {
         let target = groups.experts.start + i as u32;
         entries.extend(
             expert
@@ -257,7 +265,7 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
         let end =
             u32::try_from(postings.len()).map_err(|_| IndexError::TooLarge(postings.len()))?;
         terms.push(Term {
-            display: tb.display.clone().into_boxed_str(),
+            display: Arc::from(tb.display.as_str()),
             words: tb.words,
             postings: start..end,
         });
@@ -291,6 +299,8 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
         groups,
         theme_members,
         taxonomy: input.taxonomy,
-        experts: input.experts,
+        expert_traits: experts.iter().map(super::ExpertTraits::of).collect(),
+        experts,
+        fallback_cache: quick_cache::sync::Cache::new(super::FALLBACK_CACHE_WORDS),
     })
 }

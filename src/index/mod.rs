@@ -50,6 +50,14 @@ const MIN_PART_LEN: usize = 3;
 const MIN_TYPO_LEN: usize = 7;
 /// Longest phrase, in words.
 const MAX_PHRASE_WORDS: usize = 4;
+/// Longest word whose compound split or typo correction is cached.
+const MAX_CACHED_WORD: usize = 64;
+/// How many words' compound splits and typo corrections an index remembers.
+const FALLBACK_CACHE_WORDS: usize = 50_000;
+
+/// Compound parts or typo correction of one unknown word.
+type Fallback = Arc<[(u32, MatchKind, u16, u16)]>;
+
 /// How many typo candidates are considered for one word.
 const MAX_TYPO_CANDIDATES: usize = 8;
 
@@ -80,7 +88,7 @@ pub struct Posting {
 #[derive(Debug, Clone)]
 pub struct Term {
     /// The term as written in the taxonomy or expert record.
-    pub display: Box<str>,
+    pub display: Arc<str>,
     /// Words in the term; more than one means a phrase.
     pub words: u8,
     postings: Range<u32>,
@@ -137,8 +145,79 @@ pub struct TermHit {
     pub term: u32,
     /// How it matched.
     pub kind: MatchKind,
-    /// The query text that matched (folded), for explanations.
-    pub query: String,
+    /// Which part of the analysed text matched: tokens `first..=last`, and
+    /// for a compound part or typo the byte range `start..end` of that one
+    /// token. Text is only built for explanations ([`TermHit::text`]).
+    pub span: Span,
+}
+
+/// A stretch of an analysed text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First token.
+    pub first: u32,
+    /// Last token (equal to `first` for a single word).
+    pub last: u32,
+    /// For a part of one token: its byte range; `None` for whole tokens.
+    pub part: Option<(u16, u16)>,
+}
+
+impl TermHit {
+    /// The folded text of the question that matched.
+    pub fn text(&self, analysis: &Analysis) -> String {
+        let tokens = &analysis.tokens;
+        let (first, last) = (self.span.first as usize, self.span.last as usize);
+        match self.span.part {
+            Some((start, end)) => tokens
+                .get(first)
+                .and_then(|t| t.surface.get(usize::from(start)..usize::from(end)))
+                .unwrap_or_default()
+                .to_string(),
+            None => tokens
+                .get(first..=last)
+                .map(|ts| {
+                    ts.iter()
+                        .map(|t| t.surface.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// What ranking needs to know of an expert, packed densely: thousands of
+/// experts are weighed for every question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpertTraits {
+    /// Bit `c.index()` set for every category the expert handles.
+    categories: u8,
+    /// The expert's type of organisation.
+    pub organization_type: crate::domain::OrganizationType,
+    /// The expert's province.
+    pub region: Option<crate::domain::Province>,
+    /// Whether the expert takes questions now.
+    pub available: bool,
+}
+
+impl ExpertTraits {
+    /// The traits of one expert.
+    pub fn of(expert: &Expert) -> Self {
+        ExpertTraits {
+            categories: expert
+                .categories()
+                .iter()
+                .fold(0, |bits, c| bits | 1 << c.index()),
+            organization_type: expert.organization_type(),
+            region: expert.region(),
+            available: expert.available(),
+        }
+    }
+
+    /// Whether the expert handles `category`.
+    pub fn handles(&self, category: Category) -> bool {
+        self.categories & (1 << category.index()) != 0
+    }
 }
 
 /// The compiled index. Cheap to share (`Arc`), never mutated.
@@ -153,6 +232,12 @@ pub struct Index {
     theme_members: Vec<Vec<(u32, f32)>>,
     taxonomy: Arc<Taxonomy>,
     experts: Arc<[Expert]>,
+    expert_traits: Vec<ExpertTraits>,
+    /// Compound splits and typo corrections of words not in the
+    /// vocabulary. They cost microseconds each and questions repeat their
+    /// words, so the answers are remembered; the cache belongs to this
+    /// index and disappears with it when a rebuild swaps in a new one.
+    fallback_cache: quick_cache::sync::Cache<String, Fallback>,
 }
 
 impl std::fmt::Debug for Index {
@@ -196,6 +281,12 @@ impl Index {
     /// Number of targets.
     pub fn target_count(&self) -> usize {
         self.groups.experts.end as usize
+    }
+
+    /// Forgets remembered compound splits and typo corrections (for
+    /// benchmarks that measure the cold path).
+    pub fn clear_caches(&self) {
+        self.fallback_cache.clear();
     }
 
     /// The FST of all keys (read-only), for tools and benchmarks.
@@ -255,6 +346,11 @@ impl Index {
         &self.taxonomy.providers[(target - self.groups.providers.start) as usize]
     }
 
+    /// The ranking traits of the expert behind a target number.
+    pub fn expert_traits(&self, target: u32) -> ExpertTraits {
+        self.expert_traits[(target - self.groups.experts.start) as usize]
+    }
+
     /// The expert behind a target number in the expert range.
     pub fn expert(&self, target: u32) -> &Expert {
         &self.experts[(target - self.groups.experts.start) as usize]
@@ -273,37 +369,78 @@ impl Index {
                 hits.push(TermHit {
                     term: term as u32,
                     kind: MatchKind::Word,
-                    query: token.surface.clone(),
+                    span: Span {
+                        first: i as u32,
+                        last: i as u32,
+                        part: None,
+                    },
                 });
                 continue;
             }
             if token.abbreviation || !token.surface.bytes().all(|b| b.is_ascii_alphabetic()) {
                 continue;
             }
-            if token.surface.len() >= MIN_COMPOUND_LEN {
-                let parts = self
-                    .split_compound(&token.surface, analyzer, 0)
-                    .or_else(|| self.known_modifier(&token.surface));
-                if let Some(parts) = parts {
-                    hits.extend(parts.into_iter().map(|(term, part)| TermHit {
-                        term,
-                        kind: MatchKind::CompoundPart,
-                        query: part.to_string(),
-                    }));
-                    continue;
-                }
+            if token.surface.len() < MIN_COMPOUND_LEN.min(MIN_TYPO_LEN) {
+                continue;
             }
-            if token.surface.len() >= MIN_TYPO_LEN {
-                if let Some(term) = self.typo(&token.surface) {
-                    hits.push(TermHit {
-                        term,
-                        kind: MatchKind::Typo,
-                        query: token.surface.clone(),
-                    });
+            let fallback = match self.fallback_cache.get(token.surface.as_str()) {
+                Some(found) => found,
+                None => {
+                    let found = self.fallback(&token.surface, analyzer);
+                    if token.surface.len() <= MAX_CACHED_WORD {
+                        self.fallback_cache
+                            .insert(token.surface.clone(), found.clone());
+                    }
+                    found
                 }
-            }
+            };
+            hits.extend(fallback.iter().map(|&(term, kind, start, end)| TermHit {
+                term,
+                kind,
+                span: Span {
+                    first: i as u32,
+                    last: i as u32,
+                    part: Some((start, end)),
+                },
+            }));
         }
         hits
+    }
+
+    /// What an unknown word still yields: its compound parts, or else the
+    /// term one typo away. The parts are `(term, kind, start, end)` with the
+    /// byte range of the word that matched.
+    fn fallback(&self, word: &str, analyzer: &Analyzer) -> Fallback {
+        if word.len() >= MIN_COMPOUND_LEN {
+            let parts = self
+                .split_compound(word, analyzer, 0)
+                .or_else(|| self.known_modifier(word));
+            if let Some(parts) = parts {
+                return parts
+                    .into_iter()
+                    .map(|(term, part)| {
+                        // Parts are subslices of `word`; a word longer than
+                        // 64 KiB is clamped, which only shortens the
+                        // `matched` text of an explanation.
+                        let start = part.as_ptr() as usize - word.as_ptr() as usize;
+                        let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+                        (
+                            term,
+                            MatchKind::CompoundPart,
+                            clamp(start),
+                            clamp(start + part.len()),
+                        )
+                    })
+                    .collect();
+            }
+        }
+        if word.len() >= MIN_TYPO_LEN {
+            if let Some(term) = self.typo(word) {
+                let end = u16::try_from(word.len()).unwrap_or(u16::MAX);
+                return Arc::from([(term, MatchKind::Typo, 0, end)]);
+            }
+        }
+        Arc::from([])
     }
 
     /// Walks the FST from position `start`: the stem of that token (a word
@@ -348,14 +485,10 @@ impl Index {
             }
             if node.is_final() {
                 let term = out.cat(node.final_output()).value() as u32;
-                let query = if n == 0 {
-                    token.surface.clone()
-                } else {
-                    tokens[start..=start + n]
-                        .iter()
-                        .map(|t| t.surface.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                let span = Span {
+                    first: start as u32,
+                    last: (start + n) as u32,
+                    part: None,
                 };
                 hits.push(TermHit {
                     term,
@@ -364,7 +497,7 @@ impl Index {
                     } else {
                         MatchKind::Phrase
                     },
-                    query,
+                    span,
                 });
                 word_found |= n == 0;
             }
@@ -457,15 +590,12 @@ impl Index {
     /// The best single-word key within one edit of `word`: the candidate
     /// sharing the longest prefix with the word, then the smallest key.
     fn typo(&self, word: &str) -> Option<u32> {
-        let automaton = typo::OneEdit::new(word)?;
+        let automaton = typo::OneEdit::new(word)?.keeping_first_letter();
         let mut stream = self.map.search(automaton).into_stream();
         let mut best: Option<(usize, Vec<u8>, u64)> = None;
         let mut seen = 0;
         while let Some((key, term)) = stream.next() {
-            if key.contains(&b' ')
-                || key.len() < MIN_TYPO_LEN - 1
-                || key.first() != word.as_bytes().first()
-            {
+            if key.contains(&b' ') || key.len() < MIN_TYPO_LEN - 1 {
                 continue;
             }
             let common = key

@@ -23,6 +23,7 @@ pub const MAX_TYPO_WORD: usize = 31;
 #[derive(Debug, Clone, Copy)]
 pub struct OneEdit<'a> {
     word: &'a [u8],
+    keep_first: bool,
 }
 
 impl<'a> OneEdit<'a> {
@@ -31,9 +32,29 @@ impl<'a> OneEdit<'a> {
     pub fn new(word: &'a str) -> Option<Self> {
         (word.len() <= MAX_TYPO_WORD).then_some(OneEdit {
             word: word.as_bytes(),
+            keep_first: false,
         })
     }
+
+    /// Only accept keys that start with the word's first byte. People rarely
+    /// mistype the first letter, and the search then stays inside one
+    /// subtree of the FST instead of visiting every first letter.
+    pub fn keeping_first_letter(self) -> Self {
+        OneEdit {
+            keep_first: true,
+            ..self
+        }
+    }
 }
+
+/// A row in which no cell is within one edit: nothing can match any more.
+const DEAD: Row = Row {
+    cells: u64::MAX,
+    previous: u64::MAX,
+    last: 0,
+    depth: u8::MAX,
+    best: 3,
+};
 
 /// A dynamic-programming row: cell `i` is the edit distance (capped at 2)
 /// between the first `i` bytes of the word and the input read so far.
@@ -43,6 +64,10 @@ pub struct Row {
     previous: u64,
     /// The last input byte, or 256 before the first.
     last: u16,
+    /// Bytes read so far.
+    depth: u8,
+    /// The smallest cell, so `can_match` is one comparison.
+    best: u8,
 }
 
 #[inline]
@@ -62,6 +87,8 @@ impl Automaton for OneEdit<'_> {
             cells,
             previous: u64::MAX,
             last: 256,
+            depth: 0,
+            best: 0,
         }
     }
 
@@ -70,29 +97,65 @@ impl Automaton for OneEdit<'_> {
     }
 
     fn can_match(&self, row: &Row) -> bool {
-        (0..=self.word.len()).any(|i| cell(row.cells, i) <= 1)
+        row.best <= 1
     }
 
     fn accept(&self, row: &Row, byte: u8) -> Row {
+        if self.keep_first && row.depth == 0 && self.word.first() != Some(&byte) {
+            return DEAD;
+        }
+        // Cell i of row j is at least |i - j|, so only the band
+        // j-1 ..= j+1 can hold a 0 or a 1; every other cell stays at the
+        // cap of 2. Computing just the band makes a transition O(1).
+        let n = self.word.len();
+        let j = usize::from(row.depth) + 1;
         let old = row.cells;
-        let mut new = (cell(old, 0) + 1).min(2) as u64;
-        let mut left = (cell(old, 0) + 1).min(2);
-        for i in 1..=self.word.len() {
+        let mut new = TWOS & mask(n);
+        let mut best = 2u8;
+        let lo = j.saturating_sub(1);
+        let hi = (j + 1).min(n);
+        let mut left = 2u8;
+        if lo == 0 {
+            left = (cell(old, 0) + 1).min(2);
+            new = set(new, 0, left);
+            best = left;
+        }
+        for i in lo.max(1)..=hi {
             let expected = self.word[i - 1];
             let substitute = cell(old, i - 1) + u8::from(expected != byte);
-            let mut best = substitute.min(cell(old, i) + 1).min(left + 1);
+            let mut candidate = substitute.min(cell(old, i) + 1).min(left + 1);
             if i >= 2 && row.last == u16::from(expected) && self.word[i - 2] == byte {
-                best = best.min(cell(row.previous, i - 2) + 1);
+                candidate = candidate.min(cell(row.previous, i - 2) + 1);
             }
-            left = best.min(2);
-            new |= (left as u64) << (2 * i);
+            left = candidate.min(2);
+            best = best.min(left);
+            new = set(new, i, left);
         }
         Row {
             cells: new,
             previous: old,
             last: u16::from(byte),
+            depth: row.depth.saturating_add(1),
+            best,
         }
     }
+}
+
+/// Every cell at 2.
+const TWOS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+
+/// The bits of cells `0..=n`.
+fn mask(n: usize) -> u64 {
+    if n >= 31 {
+        u64::MAX
+    } else {
+        (1u64 << (2 * (n + 1))) - 1
+    }
+}
+
+#[inline]
+fn set(row: u64, i: usize, value: u8) -> u64 {
+    (row & !(3u64 << (2 * i))) | (u64::from(value) << (2 * i))
 }
 
 #[cfg(test)]
@@ -125,6 +188,17 @@ mod tests {
         assert_eq!(matches("inzamelin", &keys), ["inzameling"]); // deletion
         assert_eq!(matches("zuiveering", &keys), ["zuivering"]); // insertion
         assert_eq!(matches("textial", &keys), ["textiel"]); // substitution
+    }
+
+    #[test]
+    fn keeping_the_first_letter_refuses_keys_that_start_differently() {
+        let keys = ["borgen", "zorgen", "zorgenn"];
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        let set = Set::from_iter(sorted).unwrap();
+        let automaton = OneEdit::new("zorgen").unwrap().keeping_first_letter();
+        let found: Vec<_> = set.search(automaton).into_stream().into_strs().unwrap();
+        assert_eq!(found, ["zorgen", "zorgenn"]);
     }
 
     #[test]
@@ -173,6 +247,31 @@ mod tests {
                 state = automaton.accept(&state, b);
             }
             let expected = osa(word.as_bytes(), other.as_bytes()) <= 1;
+            proptest::prop_assert_eq!(automaton.is_match(&state), expected);
+        }
+
+        #[test]
+        fn the_automaton_agrees_with_the_textbook_on_long_words(
+            word in "[ab]{20,31}",
+            edits in proptest::collection::vec((0usize..32, 0u8..3), 0..3),
+        ) {
+            // Derive a nearby word by a few random edits, so matches occur.
+            let mut other = word.clone().into_bytes();
+            for (at, op) in edits {
+                let at = at.min(other.len());
+                match op {
+                    0 => other.insert(at, b'a'),
+                    1 if at < other.len() => { other.remove(at); }
+                    _ if at + 1 < other.len() => other.swap(at, at + 1),
+                    _ => {}
+                }
+            }
+            let automaton = OneEdit::new(&word).unwrap();
+            let mut state = automaton.start();
+            for &b in &other {
+                state = automaton.accept(&state, b);
+            }
+            let expected = osa(word.as_bytes(), &other) <= 1;
             proptest::prop_assert_eq!(automaton.is_match(&state), expected);
         }
     }
