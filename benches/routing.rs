@@ -5,6 +5,8 @@
 //!   generated experts. Target: median ≤ 50 µs on one core.
 //! * `rebuild/10k_experts`: rebuilding the index for 10,000 experts.
 //!   Target: ≤ 200 ms.
+//!   `_cold` empties the stem and compound/typo caches before every run,
+//!   as for a question whose words were never seen before.
 //! * `classify/phase_*`: analysis alone, and finding the terms alone.
 //! * `typo/*`: one typo lookup with kicer's `OneEdit` automaton (as used:
 //!   first letter kept; and over every first letter) against
@@ -64,6 +66,18 @@ fn classify(c: &mut Criterion) {
     );
     c.bench_function("classify/120_words_10k_experts", |b| {
         b.iter(|| black_box(engine.classify(black_box(&query))))
+    });
+    // Cold: no word of the question has been seen before (stem and
+    // compound/typo caches emptied before every run, outside the timing).
+    c.bench_function("classify/120_words_10k_experts_cold", |b| {
+        b.iter_batched(
+            || {
+                engine.analyzer().clear_caches();
+                engine.index().clear_caches();
+            },
+            |()| black_box(engine.classify(black_box(&query))),
+            BatchSize::PerIteration,
+        )
     });
     // The phases, to see where the time goes.
     let analyzer = engine.analyzer();

@@ -231,6 +231,13 @@ impl Analyzer {
         }
     }
 
+    /// Forgets remembered stems (for benchmarks that measure the cold path).
+    pub fn clear_caches(&self) {
+        for cache in &self.stem_cache {
+            cache.clear();
+        }
+    }
+
     /// Whether `folded` is a stop word in `language`.
     pub fn is_stop_word(&self, folded: &str, language: Language) -> bool {
         self.stop[language as usize].contains(folded)

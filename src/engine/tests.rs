@@ -225,3 +225,71 @@ fn a_failed_rebuild_keeps_the_old_index() {
     assert!(e.replace_experts(vec![bad]).is_err());
     assert_eq!(e.index().version(), 1);
 }
+
+#[test]
+fn classifying_the_same_question_twice_gives_the_same_answer() {
+    // Score arrays are reused per thread; nothing may leak between calls,
+    // also not between engines of different sizes on one thread.
+    let big = engine(&[
+        r#"{"id":"a","name":"A","expertise":["afval"]}"#,
+        r#"{"id":"b","name":"B","expertise":["inzameling"],"themes":["waste"]}"#,
+    ]);
+    let small = engine(&[]);
+    let q = Query::text("Hoe organiseren we de inzameling van afval samen met inwoners?");
+    let first = big.classify(&q);
+    let other = small.classify(&Query::text("visie en ambitie"));
+    let second = big.classify(&q);
+    assert_eq!(first, second);
+    assert_eq!(other, small.classify(&Query::text("visie en ambitie")));
+}
+
+#[test]
+fn a_provider_for_exactly_the_askers_type_of_government_is_proposed() {
+    let taxonomy = TAXONOMY.replace(
+        "[[provider]]\nid = \"nvrd\"",
+        "[[provider]]\nid = \"vng\"\nname = \"VNG\"\nserves = [\"GEMEENTE\"]\nterms = { gemeenteraad = 1.0 }\n\n[[provider]]\nid = \"nvrd\"",
+    );
+    let analyzer = crate::analysis::Analyzer::new();
+    let e = Engine::new(
+        Taxonomy::parse(&taxonomy, "test", &analyzer).unwrap(),
+        vec![],
+    )
+    .unwrap();
+    let c = e.classify(&Query {
+        organization_type: Some(OrganizationType::Gemeente),
+        ..Query::text("Wat is onze visie en ambitie?")
+    });
+    let vng = c
+        .providers
+        .iter()
+        .find(|p| p.id == "vng")
+        .expect("vng proposed");
+    assert!(
+        vng.matched_terms.iter().any(|t| t.via == Via::Dedicated),
+        "{vng:?}"
+    );
+    // A province asking the same gets no municipal association.
+    let c = e.classify(&Query {
+        organization_type: Some(OrganizationType::Provincie),
+        ..Query::text("Wat is onze visie en ambitie?")
+    });
+    assert!(c.providers.iter().all(|p| p.id != "vng"));
+}
+
+#[test]
+fn a_theme_counts_towards_the_categories_it_lists() {
+    let taxonomy = TAXONOMY.replace(
+        "id = \"waste\"",
+        "id = \"waste\"\ncategories = [\"SPECIFIC\"]",
+    );
+    let analyzer = crate::analysis::Analyzer::new();
+    let e = Engine::new(
+        Taxonomy::parse(&taxonomy, "test", &analyzer).unwrap(),
+        vec![],
+    )
+    .unwrap();
+    let c = e.classify(&Query::text("afval en inzameling"));
+    assert_eq!(c.category, Some(Category::Specific));
+    let specific = &c.category_scores[Category::Specific.index()];
+    assert_eq!(&*specific.matched_terms[0].term, "theme:waste");
+}
