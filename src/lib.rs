@@ -30,5 +30,6 @@ pub mod domain;
 pub mod engine;
 pub mod eval;
 pub mod index;
+pub mod store;
 pub mod synth;
 pub mod taxonomy;

@@ -8,11 +8,14 @@
 
 mod expert;
 mod ids;
+pub mod lifecycle;
+pub mod worktime;
 
 pub use expert::{
     parse_experts_json, Expert, ExpertError, ExpertRecord, Expertise, MAX_TERM_WEIGHT,
 };
 pub use ids::{ExpertId, IdError, ProviderId, ThemeId, MAX_ID_LEN};
+pub use lifecycle::{transition, ActionKind, IllegalTransition, Status};
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,136 @@
+//! Everything kicer knows, durably: questions, their event history, the
+//! secondary indexes, the triage queue, lead-time aggregates, the expert
+//! directory and the core team's routing feedback.
+//!
+//! The service talks to the narrow [`Store`] trait, shaped by the domain's
+//! operations (submit, transition, list, lead times…), never to sled's API,
+//! so another backend can be added without touching the engine or the gRPC
+//! layer. [`SledStore`] is the embedded default.
+//!
+//! Every write is one atomic transaction (record + event + indexes +
+//! histograms) followed by a group commit (flush + fsync shared by all
+//! writers waiting at that moment); a call returns only when its write is
+//! on disk.
+
+mod commit;
+mod keys;
+pub mod leadtime;
+mod model;
+mod sled_store;
+
+pub use leadtime::{Clock as LeadClock, Dimension, LeadTimeGroup, LeadTimeQuery, Metric};
+pub use model::*;
+pub use sled_store::{SledStore, StoreOptions};
+
+use crate::domain::{ExpertId, ExpertRecord, IllegalTransition, Status};
+
+/// Why a store operation failed. Messages say what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No question with this id.
+    #[error("question {0} does not exist: check the id (ids look like q42)")]
+    NotFound(QuestionId),
+    /// The lifecycle does not allow the action now.
+    #[error("question {id}: {source}")]
+    IllegalTransition {
+        /// The question.
+        id: QuestionId,
+        /// Current status and allowed actions.
+        source: IllegalTransition,
+    },
+    /// The change named an older version of the question.
+    #[error("question {id} changed since you read it (you sent version {expected}, it is at {current}): read it again and retry")]
+    Stale {
+        /// The question.
+        id: QuestionId,
+        /// The version the caller sent.
+        expected: u64,
+        /// The version in the store.
+        current: u64,
+    },
+    /// A value in the request is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// A page token that this listing did not hand out.
+    #[error("page token is not valid for this listing: start again without a page token")]
+    BadPageToken,
+    /// Another process has the data directory open.
+    #[error("the data directory {path} is in use by another kicer process: stop it, or use another --data-dir")]
+    Locked {
+        /// The directory.
+        path: String,
+    },
+    /// The data directory was written by an incompatible build.
+    #[error("the data directory {path} holds store format {found}; this build reads format {supported}: {hint}")]
+    Format {
+        /// The directory.
+        path: String,
+        /// Format found on disk.
+        found: u32,
+        /// Format this build reads.
+        supported: u32,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// A stored record could not be decoded: the store is damaged.
+    #[error("stored record {key} is damaged ({reason}): restore the data directory from a backup")]
+    Corrupt {
+        /// Which record.
+        key: String,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// The disk or the storage engine failed.
+    #[error("storage failed: {0}")]
+    Io(String),
+}
+
+impl StoreError {
+    /// The state a failed transition found, for callers that map errors.
+    pub fn current_status(&self) -> Option<Status> {
+        match self {
+            StoreError::IllegalTransition { source, .. } => Some(source.current),
+            _ => None,
+        }
+    }
+}
+
+/// The operations the service needs from storage.
+pub trait Store: Send + Sync {
+    /// Stores a new question with its first routing decision. A submit with
+    /// a `request_id` seen before returns the original question
+    /// (`created: false`) instead of storing a second one.
+    fn submit(&self, question: NewQuestion) -> Result<Submitted, StoreError>;
+    /// One question.
+    fn get(&self, id: QuestionId) -> Result<Question, StoreError>;
+    /// Its events, oldest first.
+    fn history(&self, id: QuestionId) -> Result<Vec<Event>, StoreError>;
+    /// Applies a lifecycle action; refused when illegal now or when
+    /// `expected_version` is stale.
+    fn apply(&self, id: QuestionId, change: Change) -> Result<Question, StoreError>;
+    /// Questions matching a filter, oldest submitted first, paged.
+    fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<Page<Question>, StoreError>;
+    /// Questions in TRIAGE, highest priority first, paged.
+    fn triage_queue(&self, page: &PageRequest) -> Result<Page<QueueEntry>, StoreError>;
+    /// Answered questions whose review date is at or before `at_ms`,
+    /// earliest first, paged.
+    fn due_for_review(&self, at_ms: i64, page: &PageRequest) -> Result<Page<Question>, StoreError>;
+    /// Lead-time percentiles per group over a range of months.
+    fn lead_times(&self, query: &LeadTimeQuery) -> Result<Vec<LeadTimeGroup>, StoreError>;
+    /// Open questions per status with their ages.
+    fn open_ages(&self) -> Result<Vec<OpenAge>, StoreError>;
+    /// Recomputes every lead-time aggregate from the event history;
+    /// returns the number of questions replayed.
+    fn rebuild_lead_times(&self) -> Result<u64, StoreError>;
+    /// Adds or replaces an expert of the directory.
+    fn put_expert(&self, expert: &ExpertRecord) -> Result<(), StoreError>;
+    /// Removes an expert; whether it existed.
+    fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError>;
+    /// The whole expert directory.
+    fn experts(&self) -> Result<Vec<ExpertRecord>, StoreError>;
+    /// Routing feedback of the core team, oldest first, paged.
+    fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError>;
+    /// Makes everything written so far durable (writes already are when
+    /// they return; this is for shutdown).
+    fn flush(&self) -> Result<(), StoreError>;
+}

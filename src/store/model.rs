@@ -1,0 +1,463 @@
+//! The records the store keeps and the requests it takes.
+
+use crate::domain::{
+    ActionKind, Category, ExpertId, KnowledgeKind, OrganizationType, ProviderId, Province, Status,
+    ThemeId,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A question's id: a number, shown as `q42`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct QuestionId(u64);
+
+impl QuestionId {
+    /// The id of number `n`.
+    pub fn new(n: u64) -> Self {
+        QuestionId(n)
+    }
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+    /// Parses `q42` or `42`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        let digits = t
+            .strip_prefix('q')
+            .or_else(|| t.strip_prefix('Q'))
+            .unwrap_or(t);
+        digits
+            .parse::<u64>()
+            .map(QuestionId)
+            .map_err(|_| format!("`{text}` is not a question id: ids look like q42"))
+    }
+}
+
+impl fmt::Display for QuestionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "q{}", self.0)
+    }
+}
+
+/// Where time comes from: the system clock in production, a hand-set one in
+/// tests (lead times are about time, and tests must control it).
+pub trait TimeSource: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemTime;
+
+impl TimeSource for SystemTime {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+/// A clock set by hand.
+#[derive(Debug, Default)]
+pub struct ManualTime(AtomicI64);
+
+impl ManualTime {
+    /// A clock showing `ms`.
+    pub fn new(ms: i64) -> Self {
+        ManualTime(AtomicI64::new(ms))
+    }
+    /// Sets the time.
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+    /// Moves the time forward.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl TimeSource for ManualTime {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What the engine said about a question when it was classified, kept with
+/// the index version that produced it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClassificationSnapshot {
+    /// Predicted category (`None`: no category term matched).
+    pub category: Option<Category>,
+    /// Confidence in it.
+    pub confidence: f32,
+    /// Themes found, best first.
+    pub themes: Vec<ThemeId>,
+    /// Knowledge kind.
+    pub knowledge_kind: Option<KnowledgeKind>,
+    /// Proposed providers, best first.
+    pub providers: Vec<ProviderId>,
+    /// Proposed experts, best first.
+    pub experts: Vec<ExpertId>,
+    /// Version of the index that produced it.
+    pub index_version: u64,
+}
+
+/// The first routing decision for a new question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Decision {
+    /// Assign at once.
+    Route {
+        /// Provider assigned.
+        provider: Option<ProviderId>,
+        /// Expert assigned.
+        expert: Option<ExpertId>,
+    },
+    /// Leave it to the core team, saying why.
+    Triage {
+        /// Why it was not assigned automatically.
+        reason: String,
+    },
+}
+
+/// A question to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewQuestion {
+    /// The question text (already validated at the edge).
+    pub text: String,
+    /// Name of the asking organisation.
+    pub organization_name: String,
+    /// Its type.
+    pub organization_type: OrganizationType,
+    /// Its province, if known.
+    pub region: Option<Province>,
+    /// The portal it came through.
+    pub portal: String,
+    /// Client request id for idempotent submits.
+    pub request_id: Option<String>,
+    /// What the engine said.
+    pub classification: ClassificationSnapshot,
+    /// Where it goes first.
+    pub decision: Decision,
+    /// Impact, 1 (small) to 5 (large); drives triage priority.
+    pub impact: u8,
+    /// Expected effort, 1 to 5.
+    pub effort: u8,
+    /// Who submitted (portal user or system).
+    pub actor: String,
+}
+
+/// An answer with its sources and review date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The answer.
+    pub text: String,
+    /// Where it comes from.
+    pub sources: Vec<String>,
+    /// When it should be reviewed (ms since epoch).
+    pub review_after_ms: Option<i64>,
+    /// When it was given.
+    pub answered_at_ms: i64,
+}
+
+/// Times the lead-time aggregates are derived from, kept on the record so a
+/// transition can update them in the same write; all of it is derivable
+/// from the event history, which stays the source of truth.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Received.
+    pub received_ms: i64,
+    /// First routed.
+    pub first_routed_ms: Option<i64>,
+    /// First accepted.
+    pub first_in_progress_ms: Option<i64>,
+    /// First answered.
+    pub first_answered_ms: Option<i64>,
+    /// Start of the current wait for the asker.
+    pub waiting_since_ms: Option<i64>,
+    /// Calendar time spent waiting before the first answer.
+    pub waited_ms: i64,
+    /// Working time spent waiting before the first answer.
+    pub waited_work_ms: i64,
+}
+
+/// A stored question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    /// Its id.
+    pub id: QuestionId,
+    /// The text.
+    pub text: String,
+    /// Asking organisation.
+    pub organization_name: String,
+    /// Its type.
+    pub organization_type: OrganizationType,
+    /// Its province.
+    pub region: Option<Province>,
+    /// Portal it came through.
+    pub portal: String,
+    /// Client request id.
+    pub request_id: Option<String>,
+    /// Submitted (ms since epoch).
+    pub submitted_ms: i64,
+    /// The engine's classification at submit time.
+    pub classification: ClassificationSnapshot,
+    /// The category in force: the engine's, or the core team's correction.
+    pub category: Option<Category>,
+    /// Current status.
+    pub status: Status,
+    /// Assigned provider.
+    pub provider: Option<ProviderId>,
+    /// Assigned expert.
+    pub expert: Option<ExpertId>,
+    /// Impact 1-5.
+    pub impact: u8,
+    /// Effort 1-5.
+    pub effort: u8,
+    /// Why it is in triage, when it is.
+    pub triage_reason: Option<String>,
+    /// The answer, once answered.
+    pub answer: Option<Answer>,
+    /// The original, for a duplicate.
+    pub duplicate_of: Option<QuestionId>,
+    /// Version, raised by every change (the etag).
+    pub version: u64,
+    /// Last change (ms since epoch).
+    pub updated_ms: i64,
+    /// Lead-time bookkeeping.
+    pub timeline: Timeline,
+    /// Number of events in the history (the next event's `seq`).
+    pub events: u32,
+}
+
+/// One status change, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the question's history, from 0.
+    pub seq: u32,
+    /// When (ms since epoch).
+    pub at_ms: i64,
+    /// Who.
+    pub actor: String,
+    /// What (`None` for the submit itself).
+    pub action: Option<ActionKind>,
+    /// Status before.
+    pub from: Option<Status>,
+    /// Status after.
+    pub to: Status,
+    /// Why, when given.
+    pub reason: Option<String>,
+    /// Category, provider and expert before and after, when they changed.
+    pub changes: Vec<FieldChange>,
+}
+
+/// A field changed by an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field name (`category`, `provider`, `expert`, `answer`, …).
+    pub field: String,
+    /// Value before.
+    pub before: Option<String>,
+    /// Value after.
+    pub after: Option<String>,
+}
+
+/// A lifecycle action with its data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Assign; from TRIAGE this is the core team's decision and is
+    /// recorded as feedback. `category` corrects the engine's category.
+    Route {
+        /// Corrected category, if any.
+        category: Option<Category>,
+        /// Provider to assign.
+        provider: Option<ProviderId>,
+        /// Expert to assign.
+        expert: Option<ExpertId>,
+    },
+    /// Send to the core team.
+    Triage,
+    /// Refuse.
+    Reject,
+    /// Link to an earlier question.
+    MarkDuplicate {
+        /// The original question.
+        original: QuestionId,
+    },
+    /// The assignee accepts.
+    Accept,
+    /// The assignee declines (back to triage).
+    Decline,
+    /// Wait for the asker.
+    WaitForAsker,
+    /// The asker replied.
+    Resume,
+    /// Answer.
+    Answer {
+        /// The answer.
+        text: String,
+        /// Sources.
+        sources: Vec<String>,
+        /// Review date (ms since epoch).
+        review_after_ms: Option<i64>,
+    },
+    /// Close.
+    Close,
+    /// Reopen.
+    Reopen,
+}
+
+impl Action {
+    /// The kind of action.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Route { .. } => ActionKind::Route,
+            Action::Triage => ActionKind::Triage,
+            Action::Reject => ActionKind::Reject,
+            Action::MarkDuplicate { .. } => ActionKind::MarkDuplicate,
+            Action::Accept => ActionKind::Accept,
+            Action::Decline => ActionKind::Decline,
+            Action::WaitForAsker => ActionKind::WaitForAsker,
+            Action::Resume => ActionKind::Resume,
+            Action::Answer { .. } => ActionKind::Answer,
+            Action::Close => ActionKind::Close,
+            Action::Reopen => ActionKind::Reopen,
+        }
+    }
+}
+
+/// A change request: the action, who, why, and the version it was based on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// What to do.
+    pub action: Action,
+    /// Who does it.
+    pub actor: String,
+    /// Why (required for decline and reject by the service layer).
+    pub reason: Option<String>,
+    /// The version the caller read; `None` skips the check.
+    pub expected_version: Option<u64>,
+}
+
+/// The result of a submit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    /// The stored question.
+    pub question: Question,
+    /// `false` when the request id was seen before and this is the
+    /// original question.
+    pub created: bool,
+}
+
+/// Who a question is assigned to, for listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    /// A provider.
+    Provider(ProviderId),
+    /// An expert.
+    Expert(ExpertId),
+}
+
+/// What to list. Empty fields do not filter.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListFilter {
+    /// Current status.
+    pub status: Option<Status>,
+    /// Category in force.
+    pub category: Option<Category>,
+    /// Assigned provider or expert.
+    pub assignee: Option<Assignee>,
+    /// Asking organisation's name (case and accents ignored).
+    pub organization: Option<String>,
+    /// Asking organisation's type.
+    pub organization_type: Option<OrganizationType>,
+    /// Submitted at or after (ms).
+    pub submitted_from_ms: Option<i64>,
+    /// Submitted before (ms).
+    pub submitted_to_ms: Option<i64>,
+}
+
+/// Default page size.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Largest page size; larger requests are clamped.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// A page request: size (0 = default, clamped to the maximum) and the token
+/// of the previous page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageRequest {
+    /// Items per page.
+    pub size: usize,
+    /// Token from the previous page's `next_token`.
+    pub token: Option<String>,
+}
+
+impl PageRequest {
+    /// The effective size.
+    pub fn effective_size(&self) -> usize {
+        match self.size {
+            0 => DEFAULT_PAGE_SIZE,
+            n => n.min(MAX_PAGE_SIZE),
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Token for the next page; `None` at the end.
+    pub next_token: Option<String>,
+}
+
+/// A question in the triage queue with its current priority.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEntry {
+    /// The question.
+    pub question: Question,
+    /// Priority now: category importance for the asker (Tabel 3.1) +
+    /// impact + one point per week waiting.
+    pub priority: f64,
+}
+
+/// Open questions in one status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenAge {
+    /// The status.
+    pub status: Status,
+    /// How many.
+    pub count: u64,
+    /// Age of the oldest (ms).
+    pub oldest_ms: i64,
+    /// Median age (ms).
+    pub median_ms: i64,
+}
+
+/// The core team's correction of a proposal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The question.
+    pub question: QuestionId,
+    /// When.
+    pub at_ms: i64,
+    /// Who decided.
+    pub actor: String,
+    /// The engine's proposal.
+    pub proposed_category: Option<Category>,
+    /// Proposed provider.
+    pub proposed_provider: Option<ProviderId>,
+    /// Proposed expert.
+    pub proposed_expert: Option<ExpertId>,
+    /// What the team chose.
+    pub chosen_category: Option<Category>,
+    /// Chosen provider.
+    pub chosen_provider: Option<ProviderId>,
+    /// Chosen expert.
+    pub chosen_expert: Option<ExpertId>,
+    /// Index version of the proposal.
+    pub index_version: u64,
+}

@@ -1,0 +1,1060 @@
+//! The sled implementation of [`Store`].
+
+use super::commit::GroupCommit;
+use super::keys;
+use super::leadtime::{self, Clock, Dimension, LeadTimeGroup, LeadTimeQuery, Measurement, Metric};
+use super::model::*;
+use super::{Store, StoreError};
+use crate::analysis::fold;
+use crate::domain::{
+    transition, ActionKind, Category, Expert, ExpertId, ExpertRecord, ProviderId, Status,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The store format this build writes and reads.
+pub const FORMAT: u32 = 1;
+const FORMAT_KEY: &[u8] = &[keys::META, b'f', b'o', b'r', b'm', b'a', b't'];
+/// Histogram keys are spread over this many shards (by question id) so
+/// that concurrent writers rarely touch the same key: sled transactions
+/// retry on conflict, and the "all questions, this month" histogram would
+/// otherwise be a hot spot.
+const SHARDS: u64 = 16;
+const DAY_MS: f64 = 86_400_000.0;
+
+/// How the store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// sled's page cache in bytes. sled's process memory is a multiple of
+    /// it (about ten times in sled 0.34), so it is set deliberately rather
+    /// than left at sled's 1 GiB default.
+    pub cache_capacity_bytes: u64,
+    /// sled's background flush interval; writes are made durable by the
+    /// group commit anyway, this only bounds the work of each flush.
+    pub flush_every_ms: Option<u64>,
+    /// Wait for flush + fsync before a write returns. Only bulk loads
+    /// that flush once at the end turn this off.
+    pub durable: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_capacity_bytes: 64 * 1024 * 1024,
+            flush_every_ms: Some(500),
+            durable: true,
+        }
+    }
+}
+
+/// The sled store.
+pub struct SledStore {
+    db: sled::Db,
+    path: PathBuf,
+    commit: GroupCommit,
+    time: Arc<dyn TimeSource>,
+    durable: bool,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(io)
+}
+
+fn from_json<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).escape_debug().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn tx_get<T: DeserializeOwned>(tx: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
+    match tx.get(key)? {
+        None => Ok(None),
+        Some(bytes) => match from_json(key, &bytes) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => abort(e),
+        },
+    }
+}
+
+fn tx_put<T: Serialize>(tx: &TransactionalTree, key: Vec<u8>, value: &T) -> TxResult<()> {
+    match to_json(value) {
+        Ok(bytes) => {
+            tx.insert(key, bytes)?;
+            Ok(())
+        }
+        Err(e) => abort(e),
+    }
+}
+
+/// The priority a triage entry had at the epoch: importance of its
+/// category for the asker (Tabel 3.1) plus impact, minus one point per
+/// week since the epoch at submit. Adding one point per week of the
+/// current time gives today's priority; since that is the same for all
+/// entries, the stored value orders the queue at any moment and the
+/// queue never needs re-sorting as questions age.
+fn priority_at_epoch(q: &Question) -> f64 {
+    let importance = match q.category {
+        Some(c) => f64::from(q.organization_type.category_importance(c)),
+        None => 3.7,
+    };
+    importance + f64::from(q.impact) - (q.submitted_ms as f64 / DAY_MS) / 7.0
+}
+
+fn priority_now(at_epoch: f64, now_ms: i64) -> f64 {
+    at_epoch + (now_ms as f64 / DAY_MS) / 7.0
+}
+
+fn assignee_key(a: &Assignee) -> String {
+    match a {
+        Assignee::Provider(p) => format!("provider:{p}"),
+        Assignee::Expert(e) => format!("expert:{e}"),
+    }
+}
+
+/// Every index entry a question has in its current state.
+fn index_keys(q: &Question) -> Vec<Vec<u8>> {
+    let mut out = vec![
+        keys::indexed(&[keys::BY_STATUS, q.status.code()], q.submitted_ms, q.id),
+        keys::indexed(&[keys::BY_TIME], q.submitted_ms, q.id),
+        keys::indexed(
+            &keys::text_prefix(keys::BY_ORGANIZATION, &fold(&q.organization_name)),
+            q.submitted_ms,
+            q.id,
+        ),
+    ];
+    if let Some(c) = q.category {
+        out.push(keys::indexed(
+            &[keys::BY_CATEGORY, c.index() as u8],
+            q.submitted_ms,
+            q.id,
+        ));
+    }
+    if let Some(p) = &q.provider {
+        let prefix = keys::text_prefix(
+            keys::BY_ASSIGNEE,
+            &assignee_key(&Assignee::Provider(p.clone())),
+        );
+        out.push(keys::indexed(&prefix, q.submitted_ms, q.id));
+    }
+    if let Some(e) = &q.expert {
+        let prefix = keys::text_prefix(
+            keys::BY_ASSIGNEE,
+            &assignee_key(&Assignee::Expert(e.clone())),
+        );
+        out.push(keys::indexed(&prefix, q.submitted_ms, q.id));
+    }
+    if q.status == Status::Triage {
+        out.push(keys::queue(priority_at_epoch(q), q.id));
+    }
+    if matches!(q.status, Status::Answered | Status::Closed) {
+        if let Some(at) = q.answer.as_ref().and_then(|a| a.review_after_ms) {
+            out.push(keys::review(at, q.id));
+        }
+    }
+    out
+}
+
+fn histogram_key(
+    metric: Metric,
+    clock: Clock,
+    dim: Dimension,
+    value: &str,
+    month: u32,
+    shard: u8,
+) -> Vec<u8> {
+    let mut k = vec![keys::HISTOGRAM, metric as u8, clock as u8, dim as u8];
+    k.extend_from_slice(value.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&month.to_be_bytes());
+    k.push(shard);
+    k
+}
+
+/// The histogram keys a measurement of a question in `groups` lands in.
+fn measurement_keys(
+    m: &Measurement,
+    groups: &[(Dimension, String)],
+    id: QuestionId,
+) -> Vec<(Vec<u8>, u64)> {
+    let month = crate::domain::worktime::month_of(m.at_ms);
+    let shard = (id.get() % SHARDS) as u8;
+    let mut out = Vec::new();
+    for (clock, value) in [
+        (Clock::Calendar, m.calendar_ms),
+        (Clock::WorkingHours, m.working_ms),
+    ] {
+        for (dim, group) in groups {
+            out.push((
+                histogram_key(m.metric, clock, *dim, group, month, shard),
+                value.max(0) as u64,
+            ));
+        }
+    }
+    out
+}
+
+fn record_in_tx(tx: &TransactionalTree, key: Vec<u8>, value: u64) -> TxResult<()> {
+    let mut h = match tx.get(&key)? {
+        Some(bytes) => match leadtime::decode(&bytes) {
+            Some(h) => h,
+            None => {
+                return abort(StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&key).escape_debug().to_string(),
+                    reason: "lead-time histogram does not decode; run the lead-time rebuild".into(),
+                })
+            }
+        },
+        None => leadtime::new_histogram(),
+    };
+    h.saturating_record(value);
+    tx.insert(key, leadtime::encode(&h))?;
+    Ok(())
+}
+
+fn change(field: &str, before: Option<String>, after: Option<String>) -> Option<FieldChange> {
+    (before != after).then(|| FieldChange {
+        field: field.to_string(),
+        before,
+        after,
+    })
+}
+
+fn fnv(text: &str) -> [u8; 8] {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.to_be_bytes()
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `path`.
+    pub fn open(
+        path: &Path,
+        options: StoreOptions,
+        time: Arc<dyn TimeSource>,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(path).map_err(|e| {
+            StoreError::Io(format!(
+                "cannot create data directory {}: {e}",
+                path.display()
+            ))
+        })?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity_bytes)
+            .flush_every_ms(options.flush_every_ms)
+            .open()
+            .map_err(|e| {
+                let text = e.to_string();
+                if text.contains("lock") || text.contains("Resource temporarily unavailable") {
+                    StoreError::Locked {
+                        path: path.display().to_string(),
+                    }
+                } else {
+                    StoreError::Io(format!(
+                        "cannot open the store in {}: {text}",
+                        path.display()
+                    ))
+                }
+            })?;
+        let shown = path.display().to_string();
+        match db.get(FORMAT_KEY).map_err(io)? {
+            Some(v) => {
+                let found = v.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(0);
+                if found != FORMAT {
+                    return Err(StoreError::Format {
+                        path: shown,
+                        found,
+                        supported: FORMAT,
+                        hint: if found > FORMAT {
+                            "it was written by a newer kicer; run that version or newer"
+                        } else {
+                            "it was written by an older kicer; export it with that version"
+                        },
+                    });
+                }
+            }
+            None => {
+                if db.iter().next().is_some() {
+                    return Err(StoreError::Format {
+                        path: shown,
+                        found: 0,
+                        supported: FORMAT,
+                        hint: "the directory holds data that is not a kicer store; point --data-dir elsewhere",
+                    });
+                }
+                db.insert(FORMAT_KEY, &FORMAT.to_be_bytes()).map_err(io)?;
+                db.flush().map_err(io)?;
+            }
+        }
+        // sled 0.34 keeps its log in `<dir>/db`; it is fsynced after each
+        // group flush (see `commit`).
+        let log = std::fs::File::open(path.join("db")).map_err(|e| {
+            StoreError::Io(format!(
+                "cannot open the store's log {}: {e}",
+                path.join("db").display()
+            ))
+        })?;
+        let commit = GroupCommit::new(db.clone(), log);
+        Ok(SledStore {
+            db,
+            path: path.to_path_buf(),
+            commit,
+            time,
+            durable: options.durable,
+        })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Group flushes (flush + fsync) done since the store was opened; with
+    /// the number of writes this shows how many writes share a flush.
+    pub fn flush_count(&self) -> u64 {
+        self.commit.flushes()
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(io)
+    }
+
+    fn transact<T>(&self, f: impl Fn(&TransactionalTree) -> TxResult<T>) -> Result<T, StoreError> {
+        let result = self.db.transaction(f).map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => io(e),
+        })?;
+        if self.durable {
+            self.commit.wait_durable().map_err(StoreError::Io)?;
+        }
+        Ok(result)
+    }
+
+    fn load(&self, id: QuestionId) -> Result<Question, StoreError> {
+        let key = keys::question(id);
+        match self.db.get(&key).map_err(io)? {
+            Some(bytes) => from_json(&key, &bytes),
+            None => Err(StoreError::NotFound(id)),
+        }
+    }
+
+    /// Walks keys in `[start, end)` after `after` (exclusive), up to
+    /// `limit` items for which `keep` returns a value. Returns the items
+    /// and the last key looked at, when more may follow.
+    fn scan<T>(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        after: Option<Vec<u8>>,
+        limit: usize,
+        mut keep: impl FnMut(&[u8], &[u8]) -> Result<Option<T>, StoreError>,
+    ) -> Result<(Vec<T>, Option<Vec<u8>>), StoreError> {
+        let from = match after {
+            Some(mut k) => {
+                k.push(0); // just after the previous page's last key
+                k
+            }
+            None => start.to_vec(),
+        };
+        let mut items = Vec::new();
+        for entry in self.db.range(from..end.to_vec()) {
+            let (k, v) = entry.map_err(io)?;
+            if let Some(item) = keep(&k, &v)? {
+                items.push(item);
+                if items.len() == limit {
+                    return Ok((items, Some(k.to_vec())));
+                }
+            }
+        }
+        Ok((items, None))
+    }
+
+    fn write_indexes(
+        tx: &TransactionalTree,
+        before: Option<&Question>,
+        after: &Question,
+    ) -> TxResult<()> {
+        let new = index_keys(after);
+        if let Some(old) = before {
+            for k in index_keys(old) {
+                if !new.contains(&k) {
+                    tx.remove(k)?;
+                }
+            }
+        }
+        for k in new {
+            tx.insert(k, &[] as &[u8])?;
+        }
+        Ok(())
+    }
+}
+
+fn end_of(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; 16]
+}
+
+impl Store for SledStore {
+    fn submit(&self, new: NewQuestion) -> Result<Submitted, StoreError> {
+        if !(1..=5).contains(&new.impact) || !(1..=5).contains(&new.effort) {
+            return Err(StoreError::Invalid(format!(
+                "impact {} and effort {} must be between 1 and 5",
+                new.impact, new.effort
+            )));
+        }
+        if let Decision::Route {
+            provider: None,
+            expert: None,
+        } = new.decision
+        {
+            return Err(StoreError::Invalid(
+                "a routing decision needs a provider or an expert".into(),
+            ));
+        }
+        let now = self.time.now_ms();
+        self.transact(|tx| {
+            if let Some(rid) = &new.request_id {
+                if let Some(existing) = tx.get(keys::request(rid))? {
+                    let id = match <[u8; 8]>::try_from(existing.as_ref()) {
+                        Ok(b) => QuestionId::new(u64::from_be_bytes(b)),
+                        Err(_) => {
+                            return abort(StoreError::Corrupt {
+                                key: format!("request {rid}"),
+                                reason: "not an id".into(),
+                            })
+                        }
+                    };
+                    return match tx_get::<Question>(tx, &keys::question(id))? {
+                        Some(q) => Ok(Submitted {
+                            question: q,
+                            created: false,
+                        }),
+                        None => abort(StoreError::Corrupt {
+                            key: format!("request {rid}"),
+                            reason: format!("points at missing {id}"),
+                        }),
+                    };
+                }
+            }
+            let id = QuestionId::new(tx.generate_id()? + 1);
+            let mut q = Question {
+                id,
+                text: new.text.clone(),
+                organization_name: new.organization_name.clone(),
+                organization_type: new.organization_type,
+                region: new.region,
+                portal: new.portal.clone(),
+                request_id: new.request_id.clone(),
+                submitted_ms: now,
+                classification: new.classification.clone(),
+                category: new.classification.category,
+                status: Status::Received,
+                provider: None,
+                expert: None,
+                impact: new.impact,
+                effort: new.effort,
+                triage_reason: None,
+                answer: None,
+                duplicate_of: None,
+                version: 1,
+                updated_ms: now,
+                timeline: Timeline {
+                    received_ms: now,
+                    ..Timeline::default()
+                },
+                events: 0,
+            };
+            let received = Event {
+                seq: 0,
+                at_ms: now,
+                actor: new.actor.clone(),
+                action: None,
+                from: None,
+                to: Status::Received,
+                reason: None,
+                changes: change("category", None, q.category.map(|c| c.to_string()))
+                    .into_iter()
+                    .collect(),
+            };
+            let (action, reason) = match &new.decision {
+                Decision::Route { provider, expert } => {
+                    q.provider = provider.clone();
+                    q.expert = expert.clone();
+                    (ActionKind::Route, None)
+                }
+                Decision::Triage { reason } => {
+                    q.triage_reason = Some(reason.clone());
+                    (ActionKind::Triage, Some(reason.clone()))
+                }
+            };
+            q.status = action
+                .target_from(Status::Received)
+                .unwrap_or(Status::Triage);
+            let decided = Event {
+                seq: 1,
+                at_ms: now,
+                actor: new.actor.clone(),
+                action: Some(action),
+                from: Some(Status::Received),
+                to: q.status,
+                reason,
+                changes: [
+                    change(
+                        "provider",
+                        None,
+                        q.provider.as_ref().map(ToString::to_string),
+                    ),
+                    change("expert", None, q.expert.as_ref().map(ToString::to_string)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            };
+            q.events = 2;
+            let measurements = leadtime::advance(&mut q.timeline, q.status, now);
+            tx_put(tx, keys::event(id, 0), &received)?;
+            tx_put(tx, keys::event(id, 1), &decided)?;
+            Self::write_indexes(tx, None, &q)?;
+            let groups = leadtime::groups_of(&q);
+            for m in &measurements {
+                for (key, value) in measurement_keys(m, &groups, id) {
+                    record_in_tx(tx, key, value)?;
+                }
+            }
+            if let Some(rid) = &new.request_id {
+                tx.insert(keys::request(rid), &id.get().to_be_bytes())?;
+            }
+            tx_put(tx, keys::question(id), &q)?;
+            Ok(Submitted {
+                question: q,
+                created: true,
+            })
+        })
+    }
+
+    fn get(&self, id: QuestionId) -> Result<Question, StoreError> {
+        self.load(id)
+    }
+
+    fn history(&self, id: QuestionId) -> Result<Vec<Event>, StoreError> {
+        self.load(id)?;
+        let prefix = keys::events_of(id);
+        self.db
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (k, v) = entry.map_err(io)?;
+                from_json(&k, &v)
+            })
+            .collect()
+    }
+
+    fn apply(&self, id: QuestionId, ch: Change) -> Result<Question, StoreError> {
+        let kind = ch.action.kind();
+        match &ch.action {
+            Action::Route {
+                provider: None,
+                expert: None,
+                ..
+            } => {
+                return Err(StoreError::Invalid(
+                    "route to a provider or an expert: give at least one".into(),
+                ))
+            }
+            Action::Answer { text, .. } if text.trim().is_empty() => {
+                return Err(StoreError::Invalid(
+                    "the answer is empty: give the answer text".into(),
+                ))
+            }
+            Action::MarkDuplicate { original } if *original == id => {
+                return Err(StoreError::Invalid(
+                    "a question cannot be a duplicate of itself".into(),
+                ))
+            }
+            _ => {}
+        }
+        let now = self.time.now_ms();
+        self.transact(|tx| {
+            let Some(old) = tx_get::<Question>(tx, &keys::question(id))? else {
+                return abort(StoreError::NotFound(id));
+            };
+            if let Some(expected) = ch.expected_version {
+                if expected != old.version {
+                    return abort(StoreError::Stale {
+                        id,
+                        expected,
+                        current: old.version,
+                    });
+                }
+            }
+            let to = match transition(old.status, kind) {
+                Ok(to) => to,
+                Err(source) => return abort(StoreError::IllegalTransition { id, source }),
+            };
+            let mut q = old.clone();
+            q.status = to;
+            let mut feedback = None;
+            match &ch.action {
+                Action::Route {
+                    category,
+                    provider,
+                    expert,
+                } => {
+                    if old.status == Status::Triage {
+                        feedback = Some(Feedback {
+                            question: id,
+                            at_ms: now,
+                            actor: ch.actor.clone(),
+                            proposed_category: old.classification.category,
+                            proposed_provider: old.classification.providers.first().cloned(),
+                            proposed_expert: old.classification.experts.first().cloned(),
+                            chosen_category: category.or(old.category),
+                            chosen_provider: provider.clone(),
+                            chosen_expert: expert.clone(),
+                            index_version: old.classification.index_version,
+                        });
+                    }
+                    if category.is_some() {
+                        q.category = *category;
+                    }
+                    q.provider = provider.clone();
+                    q.expert = expert.clone();
+                    q.triage_reason = None;
+                }
+                Action::Triage | Action::Decline => {
+                    q.triage_reason = ch.reason.clone();
+                    if kind == ActionKind::Decline {
+                        q.provider = None;
+                        q.expert = None;
+                    }
+                }
+                Action::MarkDuplicate { original } => {
+                    if tx.get(keys::question(*original))?.is_none() {
+                        return abort(StoreError::Invalid(format!(
+                            "the original question {original} does not exist"
+                        )));
+                    }
+                    q.duplicate_of = Some(*original);
+                }
+                Action::Answer {
+                    text,
+                    sources,
+                    review_after_ms,
+                } => {
+                    q.answer = Some(Answer {
+                        text: text.clone(),
+                        sources: sources.clone(),
+                        review_after_ms: *review_after_ms,
+                        answered_at_ms: now,
+                    });
+                }
+                Action::Reject
+                | Action::Accept
+                | Action::WaitForAsker
+                | Action::Resume
+                | Action::Close
+                | Action::Reopen => {}
+            }
+            q.version += 1;
+            q.updated_ms = now;
+            let event = Event {
+                seq: old.events,
+                at_ms: now,
+                actor: ch.actor.clone(),
+                action: Some(kind),
+                from: Some(old.status),
+                to,
+                reason: ch.reason.clone(),
+                changes: [
+                    change(
+                        "category",
+                        old.category.map(|c| c.to_string()),
+                        q.category.map(|c| c.to_string()),
+                    ),
+                    change(
+                        "provider",
+                        old.provider.as_ref().map(ToString::to_string),
+                        q.provider.as_ref().map(ToString::to_string),
+                    ),
+                    change(
+                        "expert",
+                        old.expert.as_ref().map(ToString::to_string),
+                        q.expert.as_ref().map(ToString::to_string),
+                    ),
+                    change(
+                        "duplicate_of",
+                        old.duplicate_of.map(|d| d.to_string()),
+                        q.duplicate_of.map(|d| d.to_string()),
+                    ),
+                    change(
+                        "answer",
+                        old.answer.as_ref().map(|a| a.text.clone()),
+                        q.answer.as_ref().map(|a| a.text.clone()),
+                    ),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            };
+            q.events += 1;
+            let measurements = leadtime::advance(&mut q.timeline, to, now);
+            tx_put(tx, keys::event(id, event.seq), &event)?;
+            Self::write_indexes(tx, Some(&old), &q)?;
+            let groups = leadtime::groups_of(&q);
+            for m in &measurements {
+                for (key, value) in measurement_keys(m, &groups, id) {
+                    record_in_tx(tx, key, value)?;
+                }
+            }
+            if let Some(f) = &feedback {
+                let mut key = vec![keys::FEEDBACK];
+                key.extend_from_slice(&tx.generate_id()?.to_be_bytes());
+                tx_put(tx, key, f)?;
+            }
+            tx_put(tx, keys::question(id), &q)?;
+            Ok(q)
+        })
+    }
+
+    fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<Page<Question>, StoreError> {
+        // The most selective index the filter allows; the rest of the
+        // filter is checked on the questions found.
+        let prefix: Vec<u8> = if let Some(a) = &filter.assignee {
+            keys::text_prefix(keys::BY_ASSIGNEE, &assignee_key(a))
+        } else if let Some(org) = &filter.organization {
+            keys::text_prefix(keys::BY_ORGANIZATION, &fold(org))
+        } else if let Some(s) = filter.status {
+            vec![keys::BY_STATUS, s.code()]
+        } else if let Some(c) = filter.category {
+            vec![keys::BY_CATEGORY, c.index() as u8]
+        } else {
+            vec![keys::BY_TIME]
+        };
+        let mut start = prefix.clone();
+        start.extend_from_slice(&keys::time(filter.submitted_from_ms.unwrap_or(i64::MIN)));
+        let end = match filter.submitted_to_ms {
+            Some(to) => {
+                let mut e = prefix.clone();
+                e.extend_from_slice(&keys::time(to));
+                e
+            }
+            None => end_of(&prefix),
+        };
+        let mut listing = prefix.clone();
+        listing.extend_from_slice(&fnv(&format!("{filter:?}")));
+        let after = page
+            .token
+            .as_deref()
+            .map(|t| keys::parse_page_token(&listing, t))
+            .transpose()?;
+        if let Some(a) = &after {
+            if !a.starts_with(&prefix) {
+                return Err(StoreError::BadPageToken);
+            }
+        }
+        let (items, last) = self.scan(&start, &end, after, page.effective_size(), |k, _| {
+            let Some(id) = keys::id_at_end(k) else {
+                return Ok(None);
+            };
+            let q = self.load(id)?;
+            let matches = filter.status.is_none_or(|s| q.status == s)
+                && filter.category.is_none_or(|c| q.category == Some(c))
+                && filter
+                    .organization_type
+                    .is_none_or(|t| q.organization_type == t)
+                && filter
+                    .organization
+                    .as_ref()
+                    .is_none_or(|o| fold(o) == fold(&q.organization_name))
+                && filter.assignee.as_ref().is_none_or(|a| match a {
+                    Assignee::Provider(p) => q.provider.as_ref() == Some(p),
+                    Assignee::Expert(e) => q.expert.as_ref() == Some(e),
+                });
+            Ok(matches.then_some(q))
+        })?;
+        Ok(Page {
+            items,
+            next_token: last.map(|k| keys::page_token(&listing, &k)),
+        })
+    }
+
+    fn triage_queue(&self, page: &PageRequest) -> Result<Page<QueueEntry>, StoreError> {
+        let prefix = [keys::QUEUE];
+        let after = page
+            .token
+            .as_deref()
+            .map(|t| keys::parse_page_token(&prefix, t))
+            .transpose()?;
+        let now = self.time.now_ms();
+        let (items, last) = self.scan(
+            &prefix,
+            &end_of(&prefix),
+            after,
+            page.effective_size(),
+            |k, _| {
+                let (Some(id), Some(p)) = (keys::id_at_end(k), keys::queue_priority(k)) else {
+                    return Ok(None);
+                };
+                Ok(Some(QueueEntry {
+                    question: self.load(id)?,
+                    priority: priority_now(p, now),
+                }))
+            },
+        )?;
+        Ok(Page {
+            items,
+            next_token: last.map(|k| keys::page_token(&prefix, &k)),
+        })
+    }
+
+    fn due_for_review(&self, at_ms: i64, page: &PageRequest) -> Result<Page<Question>, StoreError> {
+        let prefix = [keys::REVIEW];
+        let after = page
+            .token
+            .as_deref()
+            .map(|t| keys::parse_page_token(&prefix, t))
+            .transpose()?;
+        let mut end = vec![keys::REVIEW];
+        end.extend_from_slice(&keys::time(at_ms.saturating_add(1)));
+        let (items, last) = self.scan(&prefix, &end, after, page.effective_size(), |k, _| {
+            keys::id_at_end(k).map(|id| self.load(id)).transpose()
+        })?;
+        Ok(Page {
+            items,
+            next_token: last.map(|k| keys::page_token(&prefix, &k)),
+        })
+    }
+
+    fn lead_times(&self, query: &LeadTimeQuery) -> Result<Vec<LeadTimeGroup>, StoreError> {
+        let dim = if query.group_by == Dimension::Month {
+            Dimension::All
+        } else {
+            query.group_by
+        };
+        let prefix = vec![
+            keys::HISTOGRAM,
+            query.metric as u8,
+            query.clock as u8,
+            dim as u8,
+        ];
+        let mut groups: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+        for entry in self.db.scan_prefix(&prefix) {
+            let (k, v) = entry.map_err(io)?;
+            let rest = &k[prefix.len()..];
+            let Some(zero) = rest.iter().position(|&b| b == 0) else {
+                continue;
+            };
+            let Some(month) = rest
+                .get(zero + 1..zero + 5)
+                .and_then(|m| <[u8; 4]>::try_from(m).ok())
+            else {
+                continue;
+            };
+            let month = u32::from_be_bytes(month);
+            if month < query.from_month || month > query.to_month {
+                continue;
+            }
+            let name = if query.group_by == Dimension::Month {
+                month.to_string()
+            } else {
+                String::from_utf8_lossy(&rest[..zero]).into_owned()
+            };
+            let h = leadtime::decode(&v).ok_or_else(|| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&k).escape_debug().to_string(),
+                reason: "lead-time histogram does not decode; run the lead-time rebuild".into(),
+            })?;
+            let slot = groups.entry(name).or_insert_with(leadtime::new_histogram);
+            slot.add(&h)
+                .map_err(|e| io(format!("merging histograms: {e:?}")))?;
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(name, h)| leadtime::summary(name, &h))
+            .collect())
+    }
+
+    fn open_ages(&self) -> Result<Vec<OpenAge>, StoreError> {
+        let now = self.time.now_ms();
+        let mut out = Vec::new();
+        for status in Status::ALL
+            .into_iter()
+            .filter(|s| s.is_open() && *s != Status::Received)
+        {
+            let mut ages: Vec<i64> = Vec::new();
+            for entry in self.db.scan_prefix([keys::BY_STATUS, status.code()]) {
+                let (k, _) = entry.map_err(io)?;
+                let Some(t) = k.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+                    continue;
+                };
+                let submitted = (u64::from_be_bytes(t) ^ (1 << 63)) as i64;
+                ages.push((now - submitted).max(0));
+            }
+            ages.sort_unstable();
+            out.push(OpenAge {
+                status,
+                count: ages.len() as u64,
+                oldest_ms: ages.last().copied().unwrap_or(0),
+                median_ms: ages.get(ages.len() / 2).copied().unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+
+    fn rebuild_lead_times(&self) -> Result<u64, StoreError> {
+        let mut histograms: BTreeMap<Vec<u8>, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+        let mut replayed = 0u64;
+        for entry in self.db.scan_prefix([keys::QUESTION]) {
+            let (k, v) = entry.map_err(io)?;
+            let q: Question = from_json(&k, &v)?;
+            let events = self.history(q.id)?;
+            // The groups of a measurement are the question's assignments
+            // at the moment it completed, replayed from the field changes.
+            let mut state = q.clone();
+            state.category = None;
+            state.provider = None;
+            state.expert = None;
+            let mut timeline = Timeline {
+                received_ms: q.submitted_ms,
+                ..Timeline::default()
+            };
+            for e in &events {
+                for c in &e.changes {
+                    match c.field.as_str() {
+                        "category" => {
+                            state.category =
+                                c.after.as_deref().and_then(|s| s.parse::<Category>().ok())
+                        }
+                        "provider" => {
+                            state.provider =
+                                c.after.as_deref().and_then(|s| ProviderId::parse(s).ok())
+                        }
+                        "expert" => {
+                            state.expert = c.after.as_deref().and_then(|s| ExpertId::parse(s).ok())
+                        }
+                        _ => {}
+                    }
+                }
+                if e.from.is_none() {
+                    continue;
+                }
+                let groups = leadtime::groups_of(&state);
+                for m in leadtime::advance(&mut timeline, e.to, e.at_ms) {
+                    for (key, value) in measurement_keys(&m, &groups, q.id) {
+                        histograms
+                            .entry(key)
+                            .or_insert_with(leadtime::new_histogram)
+                            .saturating_record(value);
+                    }
+                }
+            }
+            replayed += 1;
+        }
+        let mut batch = sled::Batch::default();
+        for entry in self.db.scan_prefix([keys::HISTOGRAM]) {
+            let (k, _) = entry.map_err(io)?;
+            if !histograms.contains_key(k.as_ref()) {
+                batch.remove(k);
+            }
+        }
+        for (k, h) in &histograms {
+            batch.insert(k.as_slice(), leadtime::encode(h));
+        }
+        self.db.apply_batch(batch).map_err(io)?;
+        self.commit.wait_durable().map_err(StoreError::Io)?;
+        Ok(replayed)
+    }
+
+    fn put_expert(&self, expert: &ExpertRecord) -> Result<(), StoreError> {
+        let valid =
+            Expert::try_from(expert.clone()).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let bytes = to_json(expert)?;
+        self.db
+            .insert(keys::expert(valid.id().as_str()), bytes)
+            .map_err(io)?;
+        if self.durable {
+            self.commit.wait_durable().map_err(StoreError::Io)?;
+        }
+        Ok(())
+    }
+
+    fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError> {
+        let existed = self
+            .db
+            .remove(keys::expert(id.as_str()))
+            .map_err(io)?
+            .is_some();
+        if self.durable {
+            self.commit.wait_durable().map_err(StoreError::Io)?;
+        }
+        Ok(existed)
+    }
+
+    fn experts(&self) -> Result<Vec<ExpertRecord>, StoreError> {
+        self.db
+            .scan_prefix([keys::EXPERT])
+            .map(|entry| {
+                let (k, v) = entry.map_err(io)?;
+                from_json(&k, &v)
+            })
+            .collect()
+    }
+
+    fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
+        let prefix = [keys::FEEDBACK];
+        let after = page
+            .token
+            .as_deref()
+            .map(|t| keys::parse_page_token(&prefix, t))
+            .transpose()?;
+        let (items, last) = self.scan(
+            &prefix,
+            &end_of(&prefix),
+            after,
+            page.effective_size(),
+            |k, v| from_json(k, v).map(Some),
+        )?;
+        Ok(Page {
+            items,
+            next_token: last.map(|k| keys::page_token(&prefix, &k)),
+        })
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.commit.wait_durable().map_err(StoreError::Io)
+    }
+}
+
+#[cfg(test)]
+mod tests;

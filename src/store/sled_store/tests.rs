@@ -1,0 +1,843 @@
+use super::*;
+use crate::domain::{OrganizationType, Province};
+use proptest::prelude::*;
+
+/// Monday 2 March 2026, 10:00 Amsterdam (09:00 UTC).
+const T0: i64 = 1_772_442_000_000;
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    time: Arc<ManualTime>,
+    store: SledStore,
+}
+
+fn fixture_with(durable: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let time = Arc::new(ManualTime::new(T0));
+    let store = SledStore::open(
+        dir.path(),
+        StoreOptions {
+            durable,
+            cache_capacity_bytes: 8 << 20,
+            ..StoreOptions::default()
+        },
+        time.clone(),
+    )
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        time,
+        store,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+fn pid(s: &str) -> ProviderId {
+    ProviderId::parse(s).unwrap()
+}
+
+fn new_question(text: &str, decision: Decision) -> NewQuestion {
+    NewQuestion {
+        text: text.to_string(),
+        organization_name: "Gemeente Zwolle".into(),
+        organization_type: OrganizationType::Gemeente,
+        region: Some(Province::Overijssel),
+        portal: "test".into(),
+        request_id: None,
+        classification: ClassificationSnapshot {
+            category: Some(Category::Specific),
+            confidence: 0.8,
+            providers: vec![pid("pianoo")],
+            index_version: 3,
+            ..ClassificationSnapshot::default()
+        },
+        decision,
+        impact: 3,
+        effort: 3,
+        actor: "portal".into(),
+    }
+}
+
+fn routed() -> Decision {
+    Decision::Route {
+        provider: Some(pid("pianoo")),
+        expert: None,
+    }
+}
+
+fn triage() -> Decision {
+    Decision::Triage {
+        reason: "low confidence".into(),
+    }
+}
+
+fn act(action: Action) -> Change {
+    Change {
+        action,
+        actor: "kernteam".into(),
+        reason: None,
+        expected_version: None,
+    }
+}
+
+#[test]
+fn a_submitted_question_is_stored_with_its_first_two_events() {
+    let f = fixture_with(true);
+    let s = f
+        .store
+        .submit(new_question("Hoe kopen we circulair in?", routed()))
+        .unwrap();
+    assert!(s.created);
+    let q = f.store.get(s.question.id).unwrap();
+    assert_eq!(q.status, Status::Routed);
+    assert_eq!(q.provider, Some(pid("pianoo")));
+    assert_eq!(q.version, 1);
+    let h = f.store.history(q.id).unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.to).collect::<Vec<_>>(),
+        [Status::Received, Status::Routed]
+    );
+    assert_eq!(h[1].from, Some(Status::Received));
+}
+
+#[test]
+fn concurrent_durable_writers_share_flushes() {
+    let f = fixture_with(true);
+    let writers = 16;
+    let per_writer = 20;
+    std::thread::scope(|scope| {
+        for w in 0..writers {
+            let store = &f.store;
+            scope.spawn(move || {
+                for n in 0..per_writer {
+                    store
+                        .submit(new_question(&format!("w{w} n{n}"), routed()))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let writes = (writers * per_writer) as u64;
+    let all = f
+        .store
+        .list(
+            &ListFilter::default(),
+            &PageRequest {
+                size: 500,
+                token: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(all.items.len() as u64, writes);
+    let flushes = f.store.flush_count();
+    assert!(
+        flushes >= 1 && flushes < writes,
+        "{flushes} flushes for {writes} writes"
+    );
+}
+
+#[test]
+fn a_question_walks_through_every_legal_transition() {
+    let f = fixture();
+    let id = f
+        .store
+        .submit(new_question("q", triage()))
+        .unwrap()
+        .question
+        .id;
+    let other = f
+        .store
+        .submit(new_question("other", triage()))
+        .unwrap()
+        .question
+        .id;
+    let steps = [
+        (
+            Action::Route {
+                category: None,
+                provider: Some(pid("nvrd")),
+                expert: None,
+            },
+            Status::Routed,
+        ),
+        (Action::Decline, Status::Triage),
+        (
+            Action::Route {
+                category: Some(Category::Execution),
+                provider: Some(pid("vng")),
+                expert: None,
+            },
+            Status::Routed,
+        ),
+        (Action::Accept, Status::InProgress),
+        (Action::WaitForAsker, Status::Waiting),
+        (Action::Resume, Status::InProgress),
+        (
+            Action::Answer {
+                text: "zo".into(),
+                sources: vec!["https://example.org".into()],
+                review_after_ms: None,
+            },
+            Status::Answered,
+        ),
+        (Action::Reopen, Status::Reopened),
+        (Action::Triage, Status::Triage),
+        (
+            Action::Route {
+                category: None,
+                provider: Some(pid("vng")),
+                expert: None,
+            },
+            Status::Routed,
+        ),
+        (Action::Accept, Status::InProgress),
+        (
+            Action::Answer {
+                text: "beter".into(),
+                sources: vec![],
+                review_after_ms: None,
+            },
+            Status::Answered,
+        ),
+        (Action::Close, Status::Closed),
+        (Action::Reopen, Status::Reopened),
+        (
+            Action::Route {
+                category: None,
+                provider: Some(pid("vng")),
+                expert: None,
+            },
+            Status::Routed,
+        ),
+    ];
+    for (action, expected) in steps {
+        let q = f.store.apply(id, act(action)).unwrap();
+        assert_eq!(q.status, expected);
+    }
+    assert_eq!(f.store.history(id).unwrap().len(), 2 + 15);
+    assert_eq!(f.store.get(id).unwrap().category, Some(Category::Execution));
+    // From TRIAGE: reject and duplicate.
+    let dup = f
+        .store
+        .apply(other, act(Action::MarkDuplicate { original: id }))
+        .unwrap();
+    assert_eq!(
+        (dup.status, dup.duplicate_of),
+        (Status::Duplicate, Some(id))
+    );
+    let third = f
+        .store
+        .submit(new_question("third", triage()))
+        .unwrap()
+        .question
+        .id;
+    assert_eq!(
+        f.store.apply(third, act(Action::Reject)).unwrap().status,
+        Status::Rejected
+    );
+}
+
+#[test]
+fn an_illegal_transition_is_refused_with_the_current_status_and_changes_nothing() {
+    let f = fixture();
+    let id = f
+        .store
+        .submit(new_question("q", routed()))
+        .unwrap()
+        .question
+        .id;
+    for action in [
+        Action::Close,
+        Action::Resume,
+        Action::Reject,
+        Action::Reopen,
+        Action::WaitForAsker,
+    ] {
+        let err = f.store.apply(id, act(action)).unwrap_err();
+        assert_eq!(err.current_status(), Some(Status::Routed), "{err}");
+        assert!(err.to_string().contains("ROUTED"), "{err}");
+    }
+    let q = f.store.get(id).unwrap();
+    assert_eq!((q.status, q.version), (Status::Routed, 1));
+    assert_eq!(f.store.history(id).unwrap().len(), 2);
+}
+
+#[test]
+fn a_change_based_on_a_stale_version_is_refused() {
+    let f = fixture();
+    let id = f
+        .store
+        .submit(new_question("q", routed()))
+        .unwrap()
+        .question
+        .id;
+    let mut accept = act(Action::Accept);
+    accept.expected_version = Some(1);
+    assert_eq!(f.store.apply(id, accept.clone()).unwrap().version, 2);
+    let mut wait = act(Action::WaitForAsker);
+    wait.expected_version = Some(1);
+    match f.store.apply(id, wait) {
+        Err(StoreError::Stale {
+            expected: 1,
+            current: 2,
+            ..
+        }) => {}
+        other => panic!("expected a stale-version error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_requests_are_refused_before_anything_is_written() {
+    let f = fixture();
+    let id = f
+        .store
+        .submit(new_question("q", triage()))
+        .unwrap()
+        .question
+        .id;
+    let err = f
+        .store
+        .apply(
+            id,
+            act(Action::Route {
+                category: None,
+                provider: None,
+                expert: None,
+            }),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    let err = f
+        .store
+        .apply(
+            id,
+            act(Action::MarkDuplicate {
+                original: QuestionId::new(999),
+            }),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("q999"), "{err}");
+    assert!(matches!(
+        f.store.get(QuestionId::new(999)),
+        Err(StoreError::NotFound(_))
+    ));
+    let mut bad = new_question("q", routed());
+    bad.impact = 9;
+    assert!(matches!(f.store.submit(bad), Err(StoreError::Invalid(_))));
+}
+
+#[test]
+fn a_repeated_request_id_returns_the_original_also_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let time: Arc<dyn TimeSource> = Arc::new(ManualTime::new(T0));
+    let first = {
+        let store = SledStore::open(dir.path(), StoreOptions::default(), time.clone()).unwrap();
+        let mut q = new_question("q", routed());
+        q.request_id = Some("portal-1/req-7".into());
+        let a = store.submit(q.clone()).unwrap();
+        let b = store.submit(q).unwrap();
+        assert!(a.created && !b.created);
+        assert_eq!(a.question.id, b.question.id);
+        a.question
+    };
+    let store = SledStore::open(dir.path(), StoreOptions::default(), time).unwrap();
+    let mut q = new_question("different text, same request", routed());
+    q.request_id = Some("portal-1/req-7".into());
+    let again = store.submit(q).unwrap();
+    assert!(!again.created);
+    assert_eq!(again.question, first);
+    let all = store
+        .list(
+            &ListFilter::default(),
+            &PageRequest {
+                size: 100,
+                token: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(all.items.len(), 1);
+}
+
+#[test]
+fn a_data_directory_in_use_is_refused_clearly() {
+    let f = fixture();
+    let err = SledStore::open(
+        f.store.path(),
+        StoreOptions::default(),
+        Arc::new(SystemTime),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("in use"), "{err}");
+}
+
+#[test]
+fn a_directory_of_a_newer_format_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(FORMAT_KEY, &9u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let err =
+        SledStore::open(dir.path(), StoreOptions::default(), Arc::new(SystemTime)).unwrap_err();
+    assert!(matches!(err, StoreError::Format { found: 9, .. }), "{err}");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+fn collect_all(store: &SledStore, filter: &ListFilter, size: usize) -> Vec<QuestionId> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = store.list(filter, &PageRequest { size, token }).unwrap();
+        assert!(page.items.len() <= size);
+        out.extend(page.items.iter().map(|q| q.id));
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+#[test]
+fn paging_over_thousands_of_questions_has_no_duplicates_or_gaps() {
+    let f = fixture();
+    let mut triaged = Vec::new();
+    let mut all = Vec::new();
+    for n in 0..2_500 {
+        f.time.advance(1_000 + (n % 7) as i64);
+        let decision = if n % 3 == 0 { triage() } else { routed() };
+        let id = f
+            .store
+            .submit(new_question(&format!("vraag {n}"), decision))
+            .unwrap()
+            .question
+            .id;
+        all.push(id);
+        if n % 3 == 0 {
+            triaged.push(id);
+        }
+    }
+    assert_eq!(collect_all(&f.store, &ListFilter::default(), 97), all);
+    let by_status = ListFilter {
+        status: Some(Status::Triage),
+        ..ListFilter::default()
+    };
+    assert_eq!(collect_all(&f.store, &by_status, 50), triaged);
+    let by_provider = ListFilter {
+        assignee: Some(Assignee::Provider(pid("pianoo"))),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        collect_all(&f.store, &by_provider, 500).len(),
+        2_500 - triaged.len()
+    );
+    let by_org = ListFilter {
+        organization: Some("GEMEENTE zwolle".into()),
+        ..ListFilter::default()
+    };
+    assert_eq!(collect_all(&f.store, &by_org, 333).len(), 2_500);
+    // A page token of one listing is refused by another.
+    let page = f
+        .store
+        .list(
+            &ListFilter::default(),
+            &PageRequest {
+                size: 10,
+                token: None,
+            },
+        )
+        .unwrap();
+    let err = f
+        .store
+        .list(
+            &by_status,
+            &PageRequest {
+                size: 10,
+                token: page.next_token,
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::BadPageToken));
+    // A submitted-time range.
+    let from = f.store.get(all[100]).unwrap().submitted_ms;
+    let to = f.store.get(all[200]).unwrap().submitted_ms;
+    let range = ListFilter {
+        submitted_from_ms: Some(from),
+        submitted_to_ms: Some(to),
+        ..ListFilter::default()
+    };
+    assert_eq!(collect_all(&f.store, &range, 30), all[100..200].to_vec());
+}
+
+#[test]
+fn the_triage_queue_puts_important_and_old_questions_first() {
+    let f = fixture();
+    let mut small = new_question("small", triage());
+    small.impact = 1;
+    let small = f.store.submit(small).unwrap().question.id;
+    f.time.advance(DAY);
+    let mut big = new_question("big", triage());
+    big.impact = 5;
+    let big = f.store.submit(big).unwrap().question.id;
+    let mut newer_small = new_question("newer small", triage());
+    newer_small.impact = 1;
+    let newer_small = f.store.submit(newer_small).unwrap().question.id;
+    let page = f.store.triage_queue(&PageRequest::default()).unwrap();
+    let order: Vec<_> = page.items.iter().map(|e| e.question.id).collect();
+    assert_eq!(order, [big, small, newer_small]);
+    // Four weeks later an old small question has risen above a new big one.
+    f.time.advance(28 * DAY);
+    let mut fresh = new_question("fresh big", triage());
+    fresh.impact = 5;
+    let fresh = f.store.submit(fresh).unwrap().question.id;
+    let page = f.store.triage_queue(&PageRequest::default()).unwrap();
+    let order: Vec<_> = page.items.iter().map(|e| e.question.id).collect();
+    assert_eq!(order, [big, small, newer_small, fresh]);
+    assert!(page.items[0].priority > page.items[3].priority);
+    // Routing takes a question out of the queue.
+    f.store
+        .apply(
+            big,
+            act(Action::Route {
+                category: None,
+                provider: Some(pid("vng")),
+                expert: None,
+            }),
+        )
+        .unwrap();
+    assert_eq!(
+        f.store
+            .triage_queue(&PageRequest::default())
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+    // And records the core team's choice as feedback.
+    let fb = f.store.feedback(&PageRequest::default()).unwrap();
+    assert_eq!(fb.items.len(), 1);
+    assert_eq!(fb.items[0].proposed_provider, Some(pid("pianoo")));
+    assert_eq!(fb.items[0].chosen_provider, Some(pid("vng")));
+}
+
+#[test]
+fn answers_due_for_review_are_listed_by_review_date() {
+    let f = fixture();
+    let mut ids = Vec::new();
+    for (n, review) in [
+        (0, Some(30 * DAY)),
+        (1, None),
+        (2, Some(10 * DAY)),
+        (3, Some(400 * DAY)),
+    ] {
+        let id = f
+            .store
+            .submit(new_question(&format!("q{n}"), routed()))
+            .unwrap()
+            .question
+            .id;
+        f.store.apply(id, act(Action::Accept)).unwrap();
+        let answer = Action::Answer {
+            text: "a".into(),
+            sources: vec![],
+            review_after_ms: review.map(|r| T0 + r),
+        };
+        f.store.apply(id, act(answer)).unwrap();
+        ids.push(id);
+    }
+    let due = |at| {
+        f.store
+            .due_for_review(at, &PageRequest::default())
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|q| q.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(due(T0 + 5 * DAY), Vec::<QuestionId>::new());
+    assert_eq!(due(T0 + 31 * DAY), [ids[2], ids[0]]);
+    // Closing keeps it due; reopening takes it off the list.
+    f.store.apply(ids[2], act(Action::Close)).unwrap();
+    f.store.apply(ids[0], act(Action::Reopen)).unwrap();
+    assert_eq!(due(T0 + 31 * DAY), [ids[2]]);
+}
+
+/// hdrhistogram's quantile: the smallest recorded value with at least
+/// `q` of the count at or below it, reported as the top of its bucket; so
+/// compare with a tolerance of 0.1 %.
+fn brute_percentile(sorted: &[i64], q: f64) -> i64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn close(a: u64, b: i64) -> bool {
+    let b = b as f64;
+    (a as f64 - b).abs() <= b * 0.002 + 1.0
+}
+
+#[test]
+fn lead_time_percentiles_match_brute_force_and_a_rebuild_from_history() {
+    let f = fixture();
+    let mut rng = crate::synth::SplitMix::new(7);
+    let mut answer_times: Vec<i64> = Vec::new();
+    let mut per_provider: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for n in 0..300 {
+        f.time.set(T0 + n * 3 * HOUR);
+        let provider = ["pianoo", "nvrd", "cirkelstad"][n as usize % 3];
+        let mut q = new_question(
+            "q",
+            Decision::Route {
+                provider: Some(pid(provider)),
+                expert: None,
+            },
+        );
+        q.classification.category = Some(Category::ALL[n as usize % 4]);
+        let id = f.store.submit(q).unwrap().question.id;
+        let start = f.time.now_ms();
+        f.time.advance(HOUR * (1 + rng.below(48) as i64));
+        f.store.apply(id, act(Action::Accept)).unwrap();
+        let mut waited = 0;
+        if n % 4 == 0 {
+            f.store.apply(id, act(Action::WaitForAsker)).unwrap();
+            let w = HOUR * (1 + rng.below(100) as i64);
+            f.time.advance(w);
+            waited = w;
+            f.store.apply(id, act(Action::Resume)).unwrap();
+        }
+        f.time.advance(60_000 * (1 + rng.below(5_000) as i64));
+        f.store
+            .apply(
+                id,
+                act(Action::Answer {
+                    text: "a".into(),
+                    sources: vec![],
+                    review_after_ms: None,
+                }),
+            )
+            .unwrap();
+        let total = f.time.now_ms() - start - waited;
+        answer_times.push(total);
+        per_provider
+            .entry(provider.to_string())
+            .or_default()
+            .push(total);
+    }
+    answer_times.sort_unstable();
+    let query = |group_by| LeadTimeQuery {
+        metric: Metric::TimeToAnswer,
+        clock: Clock::Calendar,
+        group_by,
+        from_month: 202601,
+        to_month: 202612,
+    };
+    let check = |store: &SledStore| {
+        let all = store.lead_times(&query(Dimension::All)).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].count, 300);
+        for (q, got) in [
+            (0.5, all[0].p50_ms),
+            (0.9, all[0].p90_ms),
+            (0.99, all[0].p99_ms),
+        ] {
+            let want = brute_percentile(&answer_times, q);
+            assert!(close(got, want), "p{q}: got {got}, brute force {want}");
+        }
+        let providers = store.lead_times(&query(Dimension::Provider)).unwrap();
+        assert_eq!(providers.len(), 3);
+        for g in providers {
+            let mut v = per_provider[&g.group].clone();
+            v.sort_unstable();
+            assert_eq!(g.count as usize, v.len());
+            assert!(
+                close(g.p90_ms, brute_percentile(&v, 0.9)),
+                "{}: {} vs {}",
+                g.group,
+                g.p90_ms,
+                brute_percentile(&v, 0.9)
+            );
+        }
+        let months: u64 = store
+            .lead_times(&query(Dimension::Month))
+            .unwrap()
+            .iter()
+            .map(|g| g.count)
+            .sum();
+        assert_eq!(months, 300);
+    };
+    check(&f.store);
+    let before = f.store.lead_times(&query(Dimension::Category)).unwrap();
+    assert_eq!(f.store.rebuild_lead_times().unwrap(), 300);
+    check(&f.store);
+    assert_eq!(
+        f.store.lead_times(&query(Dimension::Category)).unwrap(),
+        before
+    );
+    // Working hours never exceed calendar time.
+    let work = f
+        .store
+        .lead_times(&LeadTimeQuery {
+            clock: Clock::WorkingHours,
+            ..query(Dimension::All)
+        })
+        .unwrap();
+    assert!(work[0].p50_ms <= f.store.lead_times(&query(Dimension::All)).unwrap()[0].p50_ms);
+    // A month range outside the data has no groups.
+    assert!(f
+        .store
+        .lead_times(&LeadTimeQuery {
+            from_month: 202701,
+            to_month: 202712,
+            ..query(Dimension::All)
+        })
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn open_questions_are_counted_per_status_with_their_age() {
+    let f = fixture();
+    f.store.submit(new_question("a", triage())).unwrap();
+    f.time.advance(2 * DAY);
+    f.store.submit(new_question("b", triage())).unwrap();
+    f.store.submit(new_question("c", routed())).unwrap();
+    f.time.advance(DAY);
+    let ages = f.store.open_ages().unwrap();
+    let triage = ages.iter().find(|a| a.status == Status::Triage).unwrap();
+    assert_eq!((triage.count, triage.oldest_ms), (2, 3 * DAY));
+    assert_eq!(
+        ages.iter()
+            .find(|a| a.status == Status::Routed)
+            .unwrap()
+            .count,
+        1
+    );
+}
+
+#[test]
+fn experts_are_stored_validated_and_removed() {
+    let f = fixture();
+    let record: ExpertRecord =
+        serde_json::from_str(r#"{"id":"anna","name":"Anna","themes":["waste"]}"#).unwrap();
+    f.store.put_expert(&record).unwrap();
+    assert_eq!(f.store.experts().unwrap().len(), 1);
+    let bad: ExpertRecord =
+        serde_json::from_str(r#"{"id":"Bad Id","name":"X","themes":["waste"]}"#).unwrap();
+    assert!(matches!(
+        f.store.put_expert(&bad),
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(f
+        .store
+        .delete_expert(&ExpertId::parse("anna").unwrap())
+        .unwrap());
+    assert!(f.store.experts().unwrap().is_empty());
+}
+
+// ---- The state machine against a model ------------------------------------
+
+#[derive(Debug, Clone)]
+enum Op {
+    Submit {
+        triage: bool,
+    },
+    Act {
+        which: usize,
+        action: usize,
+        stale: bool,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        1 => any::<bool>().prop_map(|triage| Op::Submit { triage }),
+        4 => (0usize..6, 0usize..11, proptest::bool::weighted(0.15))
+            .prop_map(|(which, action, stale)| Op::Act { which, action, stale }),
+    ]
+}
+
+fn action_of(n: usize, original: QuestionId) -> Action {
+    match ActionKind::ALL[n] {
+        ActionKind::Route => Action::Route {
+            category: None,
+            provider: Some(pid("nvrd")),
+            expert: None,
+        },
+        ActionKind::Triage => Action::Triage,
+        ActionKind::Reject => Action::Reject,
+        ActionKind::MarkDuplicate => Action::MarkDuplicate { original },
+        ActionKind::Accept => Action::Accept,
+        ActionKind::Decline => Action::Decline,
+        ActionKind::WaitForAsker => Action::WaitForAsker,
+        ActionKind::Resume => Action::Resume,
+        ActionKind::Answer => Action::Answer {
+            text: "a".into(),
+            sources: vec![],
+            review_after_ms: None,
+        },
+        ActionKind::Close => Action::Close,
+        ActionKind::Reopen => Action::Reopen,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_operations_agree_with_a_simple_model(ops in proptest::collection::vec(op(), 1..60)) {
+        let f = fixture();
+        // The model: per question, its status, version and history length.
+        let mut model: Vec<(QuestionId, Status, u64, usize)> = Vec::new();
+        for o in ops {
+            f.time.advance(60_000);
+            match o {
+                Op::Submit { triage: t } => {
+                    let s = f.store.submit(new_question("q", if t { triage() } else { routed() })).unwrap();
+                    let status = if t { Status::Triage } else { Status::Routed };
+                    model.push((s.question.id, status, 1, 2));
+                }
+                Op::Act { which, action, stale } => {
+                    if model.is_empty() { continue; }
+                    let i = which % model.len();
+                    let (id, status, version, events) = model[i];
+                    let original = model[0].0;
+                    let action = action_of(action, original);
+                    let kind = action.kind();
+                    let mut change = act(action);
+                    change.expected_version = Some(if stale { version.saturating_sub(1) } else { version });
+                    let result = f.store.apply(id, change);
+                    let self_duplicate = kind == ActionKind::MarkDuplicate && original == id;
+                    match kind.target_from(status) {
+                        _ if self_duplicate => prop_assert!(matches!(result, Err(StoreError::Invalid(_)))),
+                        Some(_) if stale && version > 0 => {
+                            prop_assert!(matches!(result, Err(StoreError::Stale { .. })), "{result:?}")
+                        }
+                        Some(to) => {
+                            let q = result.unwrap();
+                            prop_assert_eq!(q.status, to);
+                            prop_assert_eq!(q.version, version + 1);
+                            model[i] = (id, to, version + 1, events + 1);
+                        }
+                        None if stale => prop_assert!(result.is_err()),
+                        None => prop_assert_eq!(result.unwrap_err().current_status(), Some(status)),
+                    }
+                }
+            }
+        }
+        for (id, status, version, events) in model {
+            let q = f.store.get(id).unwrap();
+            prop_assert_eq!((q.status, q.version), (status, version));
+            let history = f.store.history(id).unwrap();
+            prop_assert_eq!(history.len(), events);
+            prop_assert_eq!(history.last().map(|e| e.to), Some(status));
+            // Exactly the index entries of its state exist.
+            let by_status = ListFilter { status: Some(status), ..ListFilter::default() };
+            prop_assert!(collect_all(&f.store, &by_status, 100).contains(&id));
+        }
+    }
+}
