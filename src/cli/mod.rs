@@ -4,6 +4,7 @@
 //! stderr with a message that says what to fix, and the process exits
 //! non-zero.
 
+pub mod load;
 mod output;
 
 use crate::analysis::{Analyzer, Language};
@@ -37,6 +38,10 @@ pub enum Command {
     /// and print accuracy, macro-F1, the confusion matrix, provider hit@1,
     /// hit@3 and MRR, and theme precision/recall.
     Eval(EvalArgs),
+    /// Load, durability and query benchmarks of the store (developer
+    /// tool; see docs/benchmarks.md).
+    #[command(subcommand, hide = true)]
+    Load(load::LoadCommand),
 }
 
 /// Where the engine's knowledge comes from.
@@ -108,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Classify(args) => classify(args),
         Command::Eval(args) => run_eval(args),
+        Command::Load(command) => load::run(command).map(|()| ExitCode::SUCCESS),
     }
 }
 

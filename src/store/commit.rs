@@ -26,8 +26,8 @@ struct State {
     flushes: u64,
 }
 
-/// The group-commit coordinator of one store.
-pub(super) struct GroupCommit {
+/// The group-commit coordinator of one sled database.
+pub struct GroupCommit {
     db: sled::Db,
     log: File,
     state: Mutex<State>,
@@ -35,6 +35,8 @@ pub(super) struct GroupCommit {
 }
 
 impl GroupCommit {
+    /// Coordinates flushes of `db`, whose log file `log` is fsynced after
+    /// each flush.
     pub fn new(db: sled::Db, log: File) -> Self {
         GroupCommit {
             db,

@@ -103,16 +103,44 @@ pub fn new_histogram() -> Histogram<u64> {
 /// are clamped to it.
 pub const MAX_LEAD_TIME_MS: u64 = 4_000_000_000_000;
 
-/// Compact encoding: pairs of (value, count) as LEB128 varints, one per
-/// non-empty bucket. Re-recording a bucket's value lands in the same
-/// bucket, so decoding gives back the same histogram.
+/// Compact encoding: pairs of (bucket value, count) as LEB128 varints,
+/// one per non-empty bucket, in increasing order. Re-recording a bucket's
+/// value lands in the same bucket, so decoding gives back the same
+/// histogram.
 pub fn encode(h: &Histogram<u64>) -> Vec<u8> {
     let mut out = Vec::new();
     for v in h.iter_recorded() {
-        varint(&mut out, v.value_iterated_to());
+        varint(&mut out, h.lowest_equivalent(v.value_iterated_to()));
         varint(&mut out, v.count_at_value());
     }
     out
+}
+
+/// Adds one measurement to an encoded histogram without building the
+/// histogram: a full `Histogram` allocates and zeroes its whole bucket
+/// array (hundreds of KiB), which would dominate every write. Only the
+/// bucketing of a shared empty histogram is used.
+pub fn record_encoded(bytes: &[u8], value: u64) -> Option<Vec<u8>> {
+    static TEMPLATE: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(new_histogram);
+    let bucket = template.lowest_equivalent(value.min(MAX_LEAD_TIME_MS));
+    let mut pairs: Vec<(u64, u64)> = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let v = read_varint(&mut rest)?;
+        let c = read_varint(&mut rest)?;
+        pairs.push((v, c));
+    }
+    match pairs.binary_search_by_key(&bucket, |p| p.0) {
+        Ok(i) => pairs[i].1 += 1,
+        Err(i) => pairs.insert(i, (bucket, 1)),
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    for (v, c) in pairs {
+        varint(&mut out, v);
+        varint(&mut out, c);
+    }
+    Some(out)
 }
 
 /// The histogram of [`encode`]'s bytes; `None` when they are damaged.
@@ -277,6 +305,20 @@ mod tests {
             assert_eq!(back.value_at_quantile(q), h.value_at_quantile(q));
         }
         assert!(decode(&[0x80]).is_none());
+    }
+
+    #[test]
+    fn recording_into_the_encoding_equals_recording_into_a_histogram() {
+        let mut h = new_histogram();
+        let mut bytes = Vec::new();
+        for v in [0u64, 7, 7, 1_234_567, 86_400_000, 5, 4_000_000_000_001] {
+            h.saturating_record(v);
+            bytes = record_encoded(&bytes, v).unwrap();
+        }
+        assert_eq!(bytes, encode(&h));
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back.len(), 7);
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! writers waiting at that moment); a call returns only when its write is
 //! on disk.
 
-mod commit;
+pub mod commit;
 mod keys;
 pub mod leadtime;
 mod model;

@@ -217,20 +217,14 @@ fn measurement_keys(
 }
 
 fn record_in_tx(tx: &TransactionalTree, key: Vec<u8>, value: u64) -> TxResult<()> {
-    let mut h = match tx.get(&key)? {
-        Some(bytes) => match leadtime::decode(&bytes) {
-            Some(h) => h,
-            None => {
-                return abort(StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&key).escape_debug().to_string(),
-                    reason: "lead-time histogram does not decode; run the lead-time rebuild".into(),
-                })
-            }
-        },
-        None => leadtime::new_histogram(),
+    let old = tx.get(&key)?;
+    let Some(bytes) = leadtime::record_encoded(old.as_deref().unwrap_or_default(), value) else {
+        return abort(StoreError::Corrupt {
+            key: String::from_utf8_lossy(&key).escape_debug().to_string(),
+            reason: "lead-time histogram does not decode; run the lead-time rebuild".into(),
+        });
     };
-    h.saturating_record(value);
-    tx.insert(key, leadtime::encode(&h))?;
+    tx.insert(key, bytes)?;
     Ok(())
 }
 
