@@ -31,7 +31,18 @@ fn every_acknowledged_write_survives_kill_9() {
     let mut acked: HashMap<QuestionId, Ack> = HashMap::new();
     for (round, kill_after) in [150usize, 400, 60, 900, 250].into_iter().enumerate() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kicer"))
-            .args(["load", "submit", "--writers", "8", "--count", "1000000", "--lifecycle", "--acks", "--record-bytes", "500"])
+            .args([
+                "load",
+                "submit",
+                "--writers",
+                "8",
+                "--count",
+                "1000000",
+                "--lifecycle",
+                "--acks",
+                "--record-bytes",
+                "500",
+            ])
             .arg("--data-dir")
             .arg(dir.path())
             .stdout(Stdio::piped())
@@ -61,7 +72,7 @@ fn every_acknowledged_write_survives_kill_9() {
             }
         }
         child.kill().expect("SIGKILL"); // std sends SIGKILL on Unix
-        // Acks already printed before the kill still count.
+                                        // Acks already printed before the kill still count.
         for line in lines.map_while(Result::ok) {
             if let Some((id, ack)) = parse(&line) {
                 if acked.get(&id).is_none_or(|a| ack.version > a.version) {
@@ -72,9 +83,13 @@ fn every_acknowledged_write_survives_kill_9() {
         child.wait().unwrap();
 
         let store = SledStore::open(dir.path(), StoreOptions::default(), Arc::new(SystemTime))
-            .unwrap_or_else(|e| panic!("round {round}: the store does not reopen after kill -9: {e}"));
+            .unwrap_or_else(|e| {
+                panic!("round {round}: the store does not reopen after kill -9: {e}")
+            });
         for (id, ack) in &acked {
-            let q = store.get(*id).unwrap_or_else(|e| panic!("round {round}: acknowledged {id} lost: {e}"));
+            let q = store
+                .get(*id)
+                .unwrap_or_else(|e| panic!("round {round}: acknowledged {id} lost: {e}"));
             // Each writer has at most one write in flight: it may have
             // reached the disk without its ack being printed.
             assert!(
@@ -86,9 +101,17 @@ fn every_acknowledged_write_survives_kill_9() {
             if q.version == ack.version {
                 assert_eq!(q.status.to_string(), ack.status, "round {round}: {id}");
             }
-            assert_eq!(store.history(*id).unwrap().len() as u32, q.events, "round {round}: {id} history");
+            assert_eq!(
+                store.history(*id).unwrap().len() as u32,
+                q.events,
+                "round {round}: {id} history"
+            );
         }
         drop(store);
     }
-    assert!(acked.len() >= 300, "only {} questions acknowledged", acked.len());
+    assert!(
+        acked.len() >= 300,
+        "only {} questions acknowledged",
+        acked.len()
+    );
 }

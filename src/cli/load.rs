@@ -8,8 +8,8 @@
 use crate::domain::{OrganizationType, ProviderId};
 use crate::store::commit::GroupCommit;
 use crate::store::{
-    Action, Change, ClassificationSnapshot, Decision, Dimension, LeadClock, LeadTimeQuery, ManualTime,
-    Metric, NewQuestion, SledStore, Store, StoreOptions, SystemTime,
+    Action, Change, ClassificationSnapshot, Decision, Dimension, LeadClock, LeadTimeQuery,
+    ManualTime, Metric, NewQuestion, SledStore, Store, StoreOptions, SystemTime,
 };
 use crate::synth::SplitMix;
 use anyhow::Context;
@@ -102,7 +102,11 @@ pub fn run(command: LoadCommand) -> anyhow::Result<()> {
 }
 
 fn options(cache_mib: u64, durable: bool) -> StoreOptions {
-    StoreOptions { cache_capacity_bytes: cache_mib << 20, durable, ..StoreOptions::default() }
+    StoreOptions {
+        cache_capacity_bytes: cache_mib << 20,
+        durable,
+        ..StoreOptions::default()
+    }
 }
 
 fn question(n: usize, record_bytes: usize, rng: &mut SplitMix) -> NewQuestion {
@@ -124,7 +128,10 @@ fn question(n: usize, record_bytes: usize, rng: &mut SplitMix) -> NewQuestion {
             confidence: 0.7,
             ..ClassificationSnapshot::default()
         },
-        decision: Decision::Route { provider: ProviderId::parse(provider).ok(), expert: None },
+        decision: Decision::Route {
+            provider: ProviderId::parse(provider).ok(),
+            expert: None,
+        },
         impact: 3,
         effort: 3,
         actor: "load".into(),
@@ -137,7 +144,12 @@ impl Latencies {
     fn report(mut self, label: &str, elapsed: Duration, writers: usize) {
         self.0.sort_unstable();
         let n = self.0.len();
-        let at = |q: f64| self.0.get(((n as f64 * q) as usize).min(n.saturating_sub(1))).copied().unwrap_or_default();
+        let at = |q: f64| {
+            self.0
+                .get(((n as f64 * q) as usize).min(n.saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
         println!(
             "{label}: writers={writers} writes={n} elapsed={:.2}s rate={:.0}/s p50={:.2}ms p99={:.2}ms",
             elapsed.as_secs_f64(),
@@ -149,7 +161,11 @@ impl Latencies {
 }
 
 fn submit(a: &SubmitArgs) -> anyhow::Result<()> {
-    let store = SledStore::open(&a.data_dir, options(a.cache_mib, true), Arc::new(SystemTime))?;
+    let store = SledStore::open(
+        &a.data_dir,
+        options(a.cache_mib, true),
+        Arc::new(SystemTime),
+    )?;
     let per_writer = a.count.div_ceil(a.writers.max(1));
     let stdout = std::sync::Mutex::new(std::io::stdout());
     let ack = |line: String| {
@@ -173,19 +189,30 @@ fn submit(a: &SubmitArgs) -> anyhow::Result<()> {
                     let mut done = 0;
                     while done < per_writer {
                         let t = Instant::now();
-                        let q = store.submit(question(w * per_writer + done, a.record_bytes, &mut rng))?.question;
+                        let q = store
+                            .submit(question(w * per_writer + done, a.record_bytes, &mut rng))?
+                            .question;
                         lat.push(t.elapsed());
                         ack(format!("ack {} {} {}", q.id, q.status, q.version));
                         done += 1;
                         if a.lifecycle {
                             for action in [
                                 Action::Accept,
-                                Action::Answer { text: "antwoord".into(), sources: vec![], review_after_ms: None },
+                                Action::Answer {
+                                    text: "antwoord".into(),
+                                    sources: vec![],
+                                    review_after_ms: None,
+                                },
                             ] {
                                 if done >= per_writer {
                                     break;
                                 }
-                                let change = Change { action, actor: "load".into(), reason: None, expected_version: None };
+                                let change = Change {
+                                    action,
+                                    actor: "load".into(),
+                                    reason: None,
+                                    expected_version: None,
+                                };
                                 let t = Instant::now();
                                 let q = store.apply(q.id, change)?;
                                 lat.push(t.elapsed());
@@ -200,7 +227,10 @@ fn submit(a: &SubmitArgs) -> anyhow::Result<()> {
             .collect();
         let mut all = Vec::new();
         for h in handles {
-            all.extend(h.join().map_err(|_| anyhow::anyhow!("a writer thread panicked"))??);
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a writer thread panicked"))??,
+            );
         }
         Ok::<_, anyhow::Error>(all)
     })?;
@@ -214,7 +244,10 @@ fn submit(a: &SubmitArgs) -> anyhow::Result<()> {
 
 fn baseline(a: &SubmitArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&a.data_dir)?;
-    let db = sled::Config::new().path(&a.data_dir).cache_capacity(a.cache_mib << 20).open()?;
+    let db = sled::Config::new()
+        .path(&a.data_dir)
+        .cache_capacity(a.cache_mib << 20)
+        .open()?;
     let log = std::fs::File::open(a.data_dir.join("db")).context("sled's log file")?;
     let commit = GroupCommit::new(db.clone(), log);
     let per_writer = a.count.div_ceil(a.writers.max(1));
@@ -244,7 +277,10 @@ fn baseline(a: &SubmitArgs) -> anyhow::Result<()> {
             .collect();
         let mut all = Vec::new();
         for h in handles {
-            all.extend(h.join().map_err(|_| anyhow::anyhow!("a writer thread panicked"))??);
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a writer thread panicked"))??,
+            );
         }
         Ok::<_, anyhow::Error>(all)
     })?;
@@ -266,15 +302,29 @@ fn fill(a: &FillArgs) -> anyhow::Result<()> {
         time.set(FILL_START_MS + (n as i64 * year_ms) / a.questions as i64);
         let q = store.submit(question(n, 300, &mut rng))?.question;
         time.advance(3_600_000 * (1 + rng.below(72) as i64));
-        let change = |action| Change { action, actor: "load".into(), reason: None, expected_version: None };
+        let change = |action| Change {
+            action,
+            actor: "load".into(),
+            reason: None,
+            expected_version: None,
+        };
         store.apply(q.id, change(Action::Accept))?;
         time.advance(3_600_000 * (1 + rng.below(400) as i64));
         store.apply(
             q.id,
-            change(Action::Answer { text: "antwoord".into(), sources: vec![], review_after_ms: None }),
+            change(Action::Answer {
+                text: "antwoord".into(),
+                sources: vec![],
+                review_after_ms: None,
+            }),
         )?;
         if (n + 1) % 50_000 == 0 {
-            eprintln!("filled {}/{} questions ({:.0}/s)", n + 1, a.questions, (n + 1) as f64 / started.elapsed().as_secs_f64());
+            eprintln!(
+                "filled {}/{} questions ({:.0}/s)",
+                n + 1,
+                a.questions,
+                (n + 1) as f64 / started.elapsed().as_secs_f64()
+            );
         }
     }
     store.flush()?;
@@ -288,7 +338,11 @@ fn fill(a: &FillArgs) -> anyhow::Result<()> {
 }
 
 fn query(a: &QueryArgs) -> anyhow::Result<()> {
-    let store = SledStore::open(&a.data_dir, options(a.cache_mib, true), Arc::new(SystemTime))?;
+    let store = SledStore::open(
+        &a.data_dir,
+        options(a.cache_mib, true),
+        Arc::new(SystemTime),
+    )?;
     for (metric, group_by) in [
         (Metric::TimeToAnswer, Dimension::All),
         (Metric::TimeToAnswer, Dimension::Month),
@@ -296,7 +350,13 @@ fn query(a: &QueryArgs) -> anyhow::Result<()> {
         (Metric::TimeToAnswer, Dimension::Provider),
         (Metric::TimeToFirstResponse, Dimension::OrganizationType),
     ] {
-        let q = LeadTimeQuery { metric, clock: LeadClock::WorkingHours, group_by, from_month: 202601, to_month: 202612 };
+        let q = LeadTimeQuery {
+            metric,
+            clock: LeadClock::WorkingHours,
+            group_by,
+            from_month: 202601,
+            to_month: 202612,
+        };
         let mut times = Vec::new();
         let mut result = Vec::new();
         for _ in 0..a.repeat.max(1) {
@@ -312,7 +372,10 @@ fn query(a: &QueryArgs) -> anyhow::Result<()> {
             times[times.len() / 2].as_secs_f64() * 1e3
         );
     }
-    println!("resident memory {}", rss().map_or("unknown".into(), human_bytes));
+    println!(
+        "resident memory {}",
+        rss().map_or("unknown".into(), human_bytes)
+    );
     println!("disk {}", human_bytes(dir_size(&a.data_dir)));
     Ok(())
 }

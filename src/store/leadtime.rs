@@ -10,10 +10,10 @@
 //! clock ([`crate::domain::worktime`]), and recorded in the month (Amsterdam
 //! time) of the event that completes it, in one histogram per group: all
 //! questions, per category, provider, expert and organisation type. The
-//! event history stays the source of truth; [`replay`] derives the same
-//! measurements from it for a rebuild.
+//! event history stays the source of truth: the rebuild replays it through
+//! [`advance`], the same function the write path uses.
 
-use super::model::{Event, Question, Timeline};
+use super::model::{Question, Timeline};
 use crate::domain::{worktime, Status};
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -103,76 +103,15 @@ pub fn new_histogram() -> Histogram<u64> {
 /// are clamped to it.
 pub const MAX_LEAD_TIME_MS: u64 = 4_000_000_000_000;
 
-/// Compact encoding: pairs of (bucket value, count) as LEB128 varints,
-/// one per non-empty bucket, in increasing order. Re-recording a bucket's
-/// value lands in the same bucket, so decoding gives back the same
-/// histogram.
-pub fn encode(h: &Histogram<u64>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for v in h.iter_recorded() {
-        varint(&mut out, h.lowest_equivalent(v.value_iterated_to()));
-        varint(&mut out, v.count_at_value());
-    }
-    out
+/// The bucket a value falls in: the lowest value of its hdrhistogram
+/// bucket (three significant digits). Stored counters are keyed by it.
+pub fn bucket_of(value: u64) -> u64 {
+    template().lowest_equivalent(value.min(MAX_LEAD_TIME_MS))
 }
 
-/// Adds one measurement to an encoded histogram without building the
-/// histogram: a full `Histogram` allocates and zeroes its whole bucket
-/// array (hundreds of KiB), which would dominate every write. Only the
-/// bucketing of a shared empty histogram is used.
-pub fn record_encoded(bytes: &[u8], value: u64) -> Option<Vec<u8>> {
+fn template() -> &'static Histogram<u64> {
     static TEMPLATE: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
-    let template = TEMPLATE.get_or_init(new_histogram);
-    let bucket = template.lowest_equivalent(value.min(MAX_LEAD_TIME_MS));
-    let mut pairs: Vec<(u64, u64)> = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let v = read_varint(&mut rest)?;
-        let c = read_varint(&mut rest)?;
-        pairs.push((v, c));
-    }
-    match pairs.binary_search_by_key(&bucket, |p| p.0) {
-        Ok(i) => pairs[i].1 += 1,
-        Err(i) => pairs.insert(i, (bucket, 1)),
-    }
-    let mut out = Vec::with_capacity(bytes.len() + 8);
-    for (v, c) in pairs {
-        varint(&mut out, v);
-        varint(&mut out, c);
-    }
-    Some(out)
-}
-
-/// The histogram of [`encode`]'s bytes; `None` when they are damaged.
-pub fn decode(mut bytes: &[u8]) -> Option<Histogram<u64>> {
-    let mut h = new_histogram();
-    while !bytes.is_empty() {
-        let value = read_varint(&mut bytes)?;
-        let count = read_varint(&mut bytes)?;
-        h.record_n(value.clamp(1, MAX_LEAD_TIME_MS), count).ok()?;
-    }
-    Some(h)
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first()?;
-        *bytes = rest;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
+    TEMPLATE.get_or_init(new_histogram)
 }
 
 /// A measurement completed by an event.
@@ -240,23 +179,6 @@ fn measure(metric: Metric, from: i64, to: i64, minus: i64, minus_work: i64) -> M
     }
 }
 
-/// Replays a question's history: the measurements its events complete, in
-/// order, with the timeline as it ends.
-pub fn replay(question: &Question, events: &[Event]) -> (Timeline, Vec<Measurement>) {
-    let mut timeline = Timeline {
-        received_ms: question.submitted_ms,
-        ..Timeline::default()
-    };
-    let mut out = Vec::new();
-    for e in events {
-        if e.from.is_none() {
-            continue; // the submit itself
-        }
-        out.extend(advance(&mut timeline, e.to, e.at_ms));
-    }
-    (timeline, out)
-}
-
 /// The groups a question's measurement counts in: (dimension, value).
 pub fn groups_of(question: &Question) -> Vec<(Dimension, String)> {
     let mut g = vec![(Dimension::All, String::new())];
@@ -294,31 +216,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histograms_survive_encoding() {
-        let mut h = new_histogram();
-        for v in [1u64, 5, 5, 1_000, 86_400_000, 3_000_000_000] {
-            h.record(v).unwrap();
-        }
-        let back = decode(&encode(&h)).unwrap();
-        assert_eq!(back.len(), h.len());
-        for q in [0.1, 0.5, 0.9, 0.99, 1.0] {
-            assert_eq!(back.value_at_quantile(q), h.value_at_quantile(q));
-        }
-        assert!(decode(&[0x80]).is_none());
-    }
-
-    #[test]
-    fn recording_into_the_encoding_equals_recording_into_a_histogram() {
-        let mut h = new_histogram();
-        let mut bytes = Vec::new();
-        for v in [0u64, 7, 7, 1_234_567, 86_400_000, 5, 4_000_000_000_001] {
-            h.saturating_record(v);
-            bytes = record_encoded(&bytes, v).unwrap();
-        }
-        assert_eq!(bytes, encode(&h));
-        let back = decode(&bytes).unwrap();
-        assert_eq!(back.len(), 7);
-        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+    fn values_of_one_bucket_share_its_lowest_value() {
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(1_000), 1_000);
+        let b = bucket_of(86_400_123);
+        assert!(b <= 86_400_123 && 86_400_123 - b < 86_400);
+        assert_eq!(bucket_of(b), b);
+        assert_eq!(bucket_of(u64::MAX), bucket_of(MAX_LEAD_TIME_MS));
     }
 
     #[test]

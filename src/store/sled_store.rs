@@ -19,11 +19,6 @@ use std::sync::Arc;
 /// The store format this build writes and reads.
 pub const FORMAT: u32 = 1;
 const FORMAT_KEY: &[u8] = &[keys::META, b'f', b'o', b'r', b'm', b'a', b't'];
-/// Histogram keys are spread over this many shards (by question id) so
-/// that concurrent writers rarely touch the same key: sled transactions
-/// retry on conflict, and the "all questions, this month" histogram would
-/// otherwise be a hot spot.
-const SHARDS: u64 = 16;
 const DAY_MS: f64 = 86_400_000.0;
 
 /// How the store is opened.
@@ -177,54 +172,55 @@ fn index_keys(q: &Question) -> Vec<Vec<u8>> {
     out
 }
 
-fn histogram_key(
+/// Lead-time histograms are stored one counter per bucket: key
+/// `h` + metric + clock + dimension + group + 0 + month + bucket, value the
+/// count. A measurement increments a handful of 8-byte values instead of
+/// rewriting whole histograms, which matters twice with sled: every
+/// transaction commits under one global lock, and a log-structured store
+/// keeps rewritten values around until it cleans its segments (rewriting
+/// multi-KiB histograms made a store of a million questions 36 GiB). A query
+/// scans the buckets of one metric, clock and grouping.
+fn bucket_key(
     metric: Metric,
     clock: Clock,
     dim: Dimension,
-    value: &str,
+    group: &str,
     month: u32,
-    shard: u8,
+    bucket: u64,
 ) -> Vec<u8> {
     let mut k = vec![keys::HISTOGRAM, metric as u8, clock as u8, dim as u8];
-    k.extend_from_slice(value.as_bytes());
+    k.extend_from_slice(group.as_bytes());
     k.push(0);
     k.extend_from_slice(&month.to_be_bytes());
-    k.push(shard);
+    k.extend_from_slice(&bucket.to_be_bytes());
     k
 }
 
-/// The histogram keys a measurement of a question in `groups` lands in.
-fn measurement_keys(
-    m: &Measurement,
-    groups: &[(Dimension, String)],
-    id: QuestionId,
-) -> Vec<(Vec<u8>, u64)> {
+/// The bucket counters a measurement increments.
+fn measurement_keys(m: &Measurement, groups: &[(Dimension, String)]) -> Vec<Vec<u8>> {
     let month = crate::domain::worktime::month_of(m.at_ms);
-    let shard = (id.get() % SHARDS) as u8;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(2 * groups.len());
     for (clock, value) in [
         (Clock::Calendar, m.calendar_ms),
         (Clock::WorkingHours, m.working_ms),
     ] {
+        let bucket = leadtime::bucket_of(value.max(0) as u64);
         for (dim, group) in groups {
-            out.push((
-                histogram_key(m.metric, clock, *dim, group, month, shard),
-                value.max(0) as u64,
-            ));
+            out.push(bucket_key(m.metric, clock, *dim, group, month, bucket));
         }
     }
     out
 }
 
-fn record_in_tx(tx: &TransactionalTree, key: Vec<u8>, value: u64) -> TxResult<()> {
-    let old = tx.get(&key)?;
-    let Some(bytes) = leadtime::record_encoded(old.as_deref().unwrap_or_default(), value) else {
-        return abort(StoreError::Corrupt {
-            key: String::from_utf8_lossy(&key).escape_debug().to_string(),
-            reason: "lead-time histogram does not decode; run the lead-time rebuild".into(),
-        });
-    };
-    tx.insert(key, bytes)?;
+fn count_of(bytes: Option<&[u8]>) -> u64 {
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn record_in_tx(tx: &TransactionalTree, key: Vec<u8>) -> TxResult<()> {
+    let count = count_of(tx.get(&key)?.as_deref());
+    tx.insert(key, &(count + 1).to_be_bytes())?;
     Ok(())
 }
 
@@ -544,8 +540,8 @@ impl Store for SledStore {
             Self::write_indexes(tx, None, &q)?;
             let groups = leadtime::groups_of(&q);
             for m in &measurements {
-                for (key, value) in measurement_keys(m, &groups, id) {
-                    record_in_tx(tx, key, value)?;
+                for key in measurement_keys(m, &groups) {
+                    record_in_tx(tx, key)?;
                 }
             }
             if let Some(rid) = &new.request_id {
@@ -728,8 +724,8 @@ impl Store for SledStore {
             Self::write_indexes(tx, Some(&old), &q)?;
             let groups = leadtime::groups_of(&q);
             for m in &measurements {
-                for (key, value) in measurement_keys(m, &groups, id) {
-                    record_in_tx(tx, key, value)?;
+                for key in measurement_keys(m, &groups) {
+                    record_in_tx(tx, key)?;
                 }
             }
             if let Some(f) = &feedback {
@@ -870,13 +866,17 @@ impl Store for SledStore {
             let Some(zero) = rest.iter().position(|&b| b == 0) else {
                 continue;
             };
-            let Some(month) = rest
-                .get(zero + 1..zero + 5)
-                .and_then(|m| <[u8; 4]>::try_from(m).ok())
-            else {
+            let tail = &rest[zero + 1..];
+            let (Some(month), Some(bucket)) = (
+                tail.get(..4)
+                    .and_then(|m| <[u8; 4]>::try_from(m).ok())
+                    .map(u32::from_be_bytes),
+                tail.get(4..12)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes),
+            ) else {
                 continue;
             };
-            let month = u32::from_be_bytes(month);
             if month < query.from_month || month > query.to_month {
                 continue;
             }
@@ -885,13 +885,9 @@ impl Store for SledStore {
             } else {
                 String::from_utf8_lossy(&rest[..zero]).into_owned()
             };
-            let h = leadtime::decode(&v).ok_or_else(|| StoreError::Corrupt {
-                key: String::from_utf8_lossy(&k).escape_debug().to_string(),
-                reason: "lead-time histogram does not decode; run the lead-time rebuild".into(),
-            })?;
             let slot = groups.entry(name).or_insert_with(leadtime::new_histogram);
-            slot.add(&h)
-                .map_err(|e| io(format!("merging histograms: {e:?}")))?;
+            slot.record_n(bucket.min(leadtime::MAX_LEAD_TIME_MS), count_of(Some(&v)))
+                .map_err(|e| io(format!("recording a lead-time bucket: {e:?}")))?;
         }
         Ok(groups
             .into_iter()
@@ -927,7 +923,7 @@ impl Store for SledStore {
     }
 
     fn rebuild_lead_times(&self) -> Result<u64, StoreError> {
-        let mut histograms: BTreeMap<Vec<u8>, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+        let mut counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         let mut replayed = 0u64;
         for entry in self.db.scan_prefix([keys::QUESTION]) {
             let (k, v) = entry.map_err(io)?;
@@ -965,11 +961,8 @@ impl Store for SledStore {
                 }
                 let groups = leadtime::groups_of(&state);
                 for m in leadtime::advance(&mut timeline, e.to, e.at_ms) {
-                    for (key, value) in measurement_keys(&m, &groups, q.id) {
-                        histograms
-                            .entry(key)
-                            .or_insert_with(leadtime::new_histogram)
-                            .saturating_record(value);
+                    for key in measurement_keys(&m, &groups) {
+                        *counters.entry(key).or_default() += 1;
                     }
                 }
             }
@@ -978,12 +971,12 @@ impl Store for SledStore {
         let mut batch = sled::Batch::default();
         for entry in self.db.scan_prefix([keys::HISTOGRAM]) {
             let (k, _) = entry.map_err(io)?;
-            if !histograms.contains_key(k.as_ref()) {
+            if !counters.contains_key(k.as_ref()) {
                 batch.remove(k);
             }
         }
-        for (k, h) in &histograms {
-            batch.insert(k.as_slice(), leadtime::encode(h));
+        for (k, count) in &counters {
+            batch.insert(k.as_slice(), &count.to_be_bytes());
         }
         self.db.apply_batch(batch).map_err(io)?;
         self.commit.wait_durable().map_err(StoreError::Io)?;
