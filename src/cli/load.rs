@@ -61,6 +61,14 @@ pub struct SubmitArgs {
     /// sled cache in MiB.
     #[arg(long, default_value_t = 64)]
     pub cache_mib: u64,
+    /// For `baseline`: extra small keys written with each record, to see
+    /// what the number of keys per write costs (the store writes about 15).
+    #[arg(long, default_value_t = 1)]
+    pub index_keys: usize,
+    /// For `baseline`: write record and keys as one atomic batch (as the
+    /// store's transactions are) instead of separate inserts.
+    #[arg(long)]
+    pub atomic: bool,
 }
 
 /// Options of `load fill`.
@@ -264,10 +272,23 @@ fn baseline(a: &SubmitArgs) -> anyhow::Result<()> {
                         let id = ((w * per_writer + n) as u64).to_be_bytes();
                         let mut key = b"q".to_vec();
                         key.extend_from_slice(&id);
-                        let mut index = b"t".to_vec();
-                        index.extend_from_slice(&id);
-                        db.insert(key, record.as_slice())?;
-                        db.insert(index, &[] as &[u8])?;
+                        if a.atomic {
+                            let mut batch = sled::Batch::default();
+                            batch.insert(key, record.as_slice());
+                            for i in 0..a.index_keys {
+                                let mut index = vec![b't', i as u8];
+                                index.extend_from_slice(&id);
+                                batch.insert(index, &[] as &[u8]);
+                            }
+                            db.apply_batch(batch)?;
+                        } else {
+                            db.insert(key, record.as_slice())?;
+                            for i in 0..a.index_keys {
+                                let mut index = vec![b't', i as u8];
+                                index.extend_from_slice(&id);
+                                db.insert(index, &[] as &[u8])?;
+                            }
+                        }
                         commit.wait_durable().map_err(anyhow::Error::msg)?;
                         lat.push(t.elapsed());
                     }
