@@ -146,6 +146,30 @@ fn question(n: usize, record_bytes: usize, rng: &mut SplitMix) -> NewQuestion {
     }
 }
 
+/// Runs `writers` threads (at least one), each calling `work` with its
+/// number, and collects the latencies they measured.
+fn run_writers(
+    writers: usize,
+    work: impl Fn(usize) -> anyhow::Result<Vec<Duration>> + Sync,
+) -> anyhow::Result<Vec<Duration>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..writers.max(1))
+            .map(|w| {
+                let work = &work;
+                scope.spawn(move || work(w))
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a writer thread panicked"))??,
+            );
+        }
+        Ok(all)
+    })
+}
+
 struct Latencies(Vec<Duration>);
 
 impl Latencies {
@@ -186,61 +210,45 @@ fn submit(a: &SubmitArgs) -> anyhow::Result<()> {
         }
     };
     let started = Instant::now();
-    let latencies: Vec<Duration> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..a.writers.max(1))
-            .map(|w| {
-                let store = &store;
-                let ack = &ack;
-                scope.spawn(move || -> anyhow::Result<Vec<Duration>> {
-                    let mut rng = SplitMix::new(w as u64 + 1);
-                    let mut lat = Vec::with_capacity(per_writer);
-                    let mut done = 0;
-                    while done < per_writer {
-                        let t = Instant::now();
-                        let q = store
-                            .submit(question(w * per_writer + done, a.record_bytes, &mut rng))?
-                            .question;
-                        lat.push(t.elapsed());
-                        ack(format!("ack {} {} {}", q.id, q.status, q.version));
-                        done += 1;
-                        if a.lifecycle {
-                            for action in [
-                                Action::Accept,
-                                Action::Answer {
-                                    text: "antwoord".into(),
-                                    sources: vec![],
-                                    review_after_ms: None,
-                                },
-                            ] {
-                                if done >= per_writer {
-                                    break;
-                                }
-                                let change = Change {
-                                    action,
-                                    actor: "load".into(),
-                                    reason: None,
-                                    expected_version: None,
-                                };
-                                let t = Instant::now();
-                                let q = store.apply(q.id, change)?;
-                                lat.push(t.elapsed());
-                                ack(format!("ack {} {} {}", q.id, q.status, q.version));
-                                done += 1;
-                            }
-                        }
+    let latencies = run_writers(a.writers, |w| {
+        let mut rng = SplitMix::new(w as u64 + 1);
+        let mut lat = Vec::with_capacity(per_writer);
+        let mut done = 0;
+        while done < per_writer {
+            let t = Instant::now();
+            let q = store
+                .submit(question(w * per_writer + done, a.record_bytes, &mut rng))?
+                .question;
+            lat.push(t.elapsed());
+            ack(format!("ack {} {} {}", q.id, q.status, q.version));
+            done += 1;
+            if a.lifecycle {
+                for action in [
+                    Action::Accept,
+                    Action::Answer {
+                        text: "antwoord".into(),
+                        sources: vec![],
+                        review_after_ms: None,
+                    },
+                ] {
+                    if done >= per_writer {
+                        break;
                     }
-                    Ok(lat)
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            all.extend(
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a writer thread panicked"))??,
-            );
+                    let change = Change {
+                        action,
+                        actor: "load".into(),
+                        reason: None,
+                        expected_version: None,
+                    };
+                    let t = Instant::now();
+                    let q = store.apply(q.id, change)?;
+                    lat.push(t.elapsed());
+                    ack(format!("ack {} {} {}", q.id, q.status, q.version));
+                    done += 1;
+                }
+            }
         }
-        Ok::<_, anyhow::Error>(all)
+        Ok(lat)
     })?;
     let elapsed = started.elapsed();
     if !a.acks {
@@ -261,49 +269,34 @@ fn baseline(a: &SubmitArgs) -> anyhow::Result<()> {
     let per_writer = a.count.div_ceil(a.writers.max(1));
     let record = vec![b'x'; a.record_bytes];
     let started = Instant::now();
-    let latencies: Vec<Duration> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..a.writers.max(1))
-            .map(|w| {
-                let (db, commit, record) = (&db, &commit, &record);
-                scope.spawn(move || -> anyhow::Result<Vec<Duration>> {
-                    let mut lat = Vec::with_capacity(per_writer);
-                    for n in 0..per_writer {
-                        let t = Instant::now();
-                        let id = ((w * per_writer + n) as u64).to_be_bytes();
-                        let mut key = b"q".to_vec();
-                        key.extend_from_slice(&id);
-                        if a.atomic {
-                            let mut batch = sled::Batch::default();
-                            batch.insert(key, record.as_slice());
-                            for i in 0..a.index_keys {
-                                let mut index = vec![b't', i as u8];
-                                index.extend_from_slice(&id);
-                                batch.insert(index, &[] as &[u8]);
-                            }
-                            db.apply_batch(batch)?;
-                        } else {
-                            db.insert(key, record.as_slice())?;
-                            for i in 0..a.index_keys {
-                                let mut index = vec![b't', i as u8];
-                                index.extend_from_slice(&id);
-                                db.insert(index, &[] as &[u8])?;
-                            }
-                        }
-                        commit.wait_durable().map_err(anyhow::Error::msg)?;
-                        lat.push(t.elapsed());
-                    }
-                    Ok(lat)
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            all.extend(
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a writer thread panicked"))??,
-            );
+    let latencies = run_writers(a.writers, |w| {
+        let mut lat = Vec::with_capacity(per_writer);
+        for n in 0..per_writer {
+            let t = Instant::now();
+            let id = ((w * per_writer + n) as u64).to_be_bytes();
+            let mut key = b"q".to_vec();
+            key.extend_from_slice(&id);
+            if a.atomic {
+                let mut batch = sled::Batch::default();
+                batch.insert(key, record.as_slice());
+                for i in 0..a.index_keys {
+                    let mut index = vec![b't', i as u8];
+                    index.extend_from_slice(&id);
+                    batch.insert(index, &[] as &[u8]);
+                }
+                db.apply_batch(batch)?;
+            } else {
+                db.insert(key, record.as_slice())?;
+                for i in 0..a.index_keys {
+                    let mut index = vec![b't', i as u8];
+                    index.extend_from_slice(&id);
+                    db.insert(index, &[] as &[u8])?;
+                }
+            }
+            commit.wait_durable().map_err(anyhow::Error::msg)?;
+            lat.push(t.elapsed());
         }
-        Ok::<_, anyhow::Error>(all)
+        Ok(lat)
     })?;
     Latencies(latencies).report("bare sled", started.elapsed(), a.writers);
     println!("group flushes: {}", commit.flushes());

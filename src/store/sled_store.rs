@@ -355,35 +355,45 @@ impl SledStore {
         }
     }
 
-    /// Walks keys in `[start, end)` after `after` (exclusive), up to
-    /// `limit` items for which `keep` returns a value. Returns the items
-    /// and the last key looked at, when more may follow.
-    fn scan<T>(
+    /// One page of the keys in `[start, end)`: after the key in the page
+    /// token (which must have been made for `listing` and lie in the
+    /// range), up to the page size of items for which `keep` returns one.
+    fn page<T>(
         &self,
-        start: &[u8],
-        end: &[u8],
-        after: Option<Vec<u8>>,
-        limit: usize,
+        listing: &[u8],
+        (start, end): (&[u8], &[u8]),
+        page: &PageRequest,
         mut keep: impl FnMut(&[u8], &[u8]) -> Result<Option<T>, StoreError>,
-    ) -> Result<(Vec<T>, Option<Vec<u8>>), StoreError> {
-        let from = match after {
-            Some(mut k) => {
-                k.push(0); // just after the previous page's last key
-                k
+    ) -> Result<Page<T>, StoreError> {
+        let from = match page.token.as_deref() {
+            Some(token) => {
+                let mut last = keys::parse_page_token(listing, token)?;
+                if last.as_slice() < start || last.as_slice() >= end {
+                    return Err(StoreError::BadPageToken);
+                }
+                last.push(0); // just after the previous page's last key
+                last
             }
             None => start.to_vec(),
         };
+        let limit = page.effective_size();
         let mut items = Vec::new();
         for entry in self.db.range(from..end.to_vec()) {
             let (k, v) = entry.map_err(io)?;
             if let Some(item) = keep(&k, &v)? {
                 items.push(item);
                 if items.len() == limit {
-                    return Ok((items, Some(k.to_vec())));
+                    return Ok(Page {
+                        items,
+                        next_token: Some(keys::page_token(listing, &k)),
+                    });
                 }
             }
         }
-        Ok((items, None))
+        Ok(Page {
+            items,
+            next_token: None,
+        })
     }
 
     fn write_indexes(
@@ -764,17 +774,7 @@ impl Store for SledStore {
         };
         let mut listing = prefix.clone();
         listing.extend_from_slice(&fnv(&format!("{filter:?}")));
-        let after = page
-            .token
-            .as_deref()
-            .map(|t| keys::parse_page_token(&listing, t))
-            .transpose()?;
-        if let Some(a) = &after {
-            if !a.starts_with(&prefix) {
-                return Err(StoreError::BadPageToken);
-            }
-        }
-        let (items, last) = self.scan(&start, &end, after, page.effective_size(), |k, _| {
+        self.page(&listing, (&start, &end), page, |k, _| {
             let Some(id) = keys::id_at_end(k) else {
                 return Ok(None);
             };
@@ -793,57 +793,29 @@ impl Store for SledStore {
                     Assignee::Expert(e) => q.expert.as_ref() == Some(e),
                 });
             Ok(matches.then_some(q))
-        })?;
-        Ok(Page {
-            items,
-            next_token: last.map(|k| keys::page_token(&listing, &k)),
         })
     }
 
     fn triage_queue(&self, page: &PageRequest) -> Result<Page<QueueEntry>, StoreError> {
         let prefix = [keys::QUEUE];
-        let after = page
-            .token
-            .as_deref()
-            .map(|t| keys::parse_page_token(&prefix, t))
-            .transpose()?;
         let now = self.time.now_ms();
-        let (items, last) = self.scan(
-            &prefix,
-            &end_of(&prefix),
-            after,
-            page.effective_size(),
-            |k, _| {
-                let (Some(id), Some(p)) = (keys::id_at_end(k), keys::queue_priority(k)) else {
-                    return Ok(None);
-                };
-                Ok(Some(QueueEntry {
-                    question: self.load(id)?,
-                    priority: priority_now(p, now),
-                }))
-            },
-        )?;
-        Ok(Page {
-            items,
-            next_token: last.map(|k| keys::page_token(&prefix, &k)),
+        self.page(&prefix, (&prefix, &end_of(&prefix)), page, |k, _| {
+            let (Some(id), Some(p)) = (keys::id_at_end(k), keys::queue_priority(k)) else {
+                return Ok(None);
+            };
+            Ok(Some(QueueEntry {
+                question: self.load(id)?,
+                priority: priority_now(p, now),
+            }))
         })
     }
 
     fn due_for_review(&self, at_ms: i64, page: &PageRequest) -> Result<Page<Question>, StoreError> {
         let prefix = [keys::REVIEW];
-        let after = page
-            .token
-            .as_deref()
-            .map(|t| keys::parse_page_token(&prefix, t))
-            .transpose()?;
         let mut end = vec![keys::REVIEW];
         end.extend_from_slice(&keys::time(at_ms.saturating_add(1)));
-        let (items, last) = self.scan(&prefix, &end, after, page.effective_size(), |k, _| {
+        self.page(&prefix, (&prefix, &end), page, |k, _| {
             keys::id_at_end(k).map(|id| self.load(id)).transpose()
-        })?;
-        Ok(Page {
-            items,
-            next_token: last.map(|k| keys::page_token(&prefix, &k)),
         })
     }
 
@@ -1020,21 +992,8 @@ impl Store for SledStore {
 
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
         let prefix = [keys::FEEDBACK];
-        let after = page
-            .token
-            .as_deref()
-            .map(|t| keys::parse_page_token(&prefix, t))
-            .transpose()?;
-        let (items, last) = self.scan(
-            &prefix,
-            &end_of(&prefix),
-            after,
-            page.effective_size(),
-            |k, v| from_json(k, v).map(Some),
-        )?;
-        Ok(Page {
-            items,
-            next_token: last.map(|k| keys::page_token(&prefix, &k)),
+        self.page(&prefix, (&prefix, &end_of(&prefix)), page, |k, v| {
+            from_json(k, v).map(Some)
         })
     }
 
