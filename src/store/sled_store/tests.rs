@@ -142,6 +142,46 @@ fn concurrent_durable_writers_share_flushes() {
 }
 
 #[test]
+fn refused_writes_in_a_shared_commit_change_nothing_and_do_not_stop_the_others() {
+    let f = fixture_with(true);
+    let ids: Vec<QuestionId> = (0..32)
+        .map(|n| {
+            f.store
+                .submit(new_question(&format!("q{n}"), routed()))
+                .unwrap()
+                .question
+                .id
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (n, &id) in ids.iter().enumerate() {
+            let store = &f.store;
+            scope.spawn(move || {
+                if n % 2 == 0 {
+                    assert_eq!(
+                        store.apply(id, act(Action::Accept)).unwrap().status,
+                        Status::InProgress
+                    );
+                } else {
+                    // Illegal from ROUTED: refused, nothing written.
+                    assert!(store.apply(id, act(Action::Close)).is_err());
+                }
+            });
+        }
+    });
+    for (n, &id) in ids.iter().enumerate() {
+        let q = f.store.get(id).unwrap();
+        let (status, version, events) = if n % 2 == 0 {
+            (Status::InProgress, 2, 3)
+        } else {
+            (Status::Routed, 1, 2)
+        };
+        assert_eq!((q.status, q.version), (status, version), "{id}");
+        assert_eq!(f.store.history(id).unwrap().len(), events, "{id}");
+    }
+}
+
+#[test]
 fn a_question_walks_through_every_legal_transition() {
     let f = fixture();
     let id = f
