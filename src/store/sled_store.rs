@@ -509,6 +509,68 @@ impl SledStore {
         })
     }
 
+    /// Recomputes the lead-time counters from the event history.
+    fn rebuild_counters(&self) -> Result<u64, StoreError> {
+        let mut counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        let mut replayed = 0u64;
+        for entry in self.db.scan_prefix([keys::QUESTION]) {
+            let (k, v) = entry.map_err(io)?;
+            let q: Question = from_json(&k, &v)?;
+            let events = self.history(q.id)?;
+            // The groups of a measurement are the question's assignments
+            // at the moment it completed, replayed from the field changes.
+            let mut state = q.clone();
+            state.category = None;
+            state.provider = None;
+            state.expert = None;
+            let mut timeline = Timeline {
+                received_ms: q.submitted_ms,
+                ..Timeline::default()
+            };
+            for e in &events {
+                for c in &e.changes {
+                    match c.field.as_str() {
+                        "category" => {
+                            state.category =
+                                c.after.as_deref().and_then(|s| s.parse::<Category>().ok())
+                        }
+                        "provider" => {
+                            state.provider =
+                                c.after.as_deref().and_then(|s| ProviderId::parse(s).ok())
+                        }
+                        "expert" => {
+                            state.expert = c.after.as_deref().and_then(|s| ExpertId::parse(s).ok())
+                        }
+                        _ => {}
+                    }
+                }
+                if e.from.is_none() {
+                    continue;
+                }
+                let groups = leadtime::groups_of(&state);
+                for m in leadtime::advance(&mut timeline, e.to, e.at_ms) {
+                    for key in measurement_keys(&m, &groups) {
+                        *counters.entry(key).or_default() += 1;
+                    }
+                }
+            }
+            replayed += 1;
+        }
+        let mut batch = sled::Batch::default();
+        for entry in self.db.scan_prefix([keys::HISTOGRAM]) {
+            let (k, _) = entry.map_err(io)?;
+            if !counters.contains_key(k.as_ref()) {
+                batch.remove(k);
+            }
+        }
+        for (k, count) in &counters {
+            batch.insert(k.as_slice(), &count.to_be_bytes());
+        }
+        self.db.apply_batch(batch).map_err(io)?;
+        self.commit.wait_durable().map_err(StoreError::Io)?;
+        Ok(replayed)
+    }
+
     fn write_indexes(
         tx: &TransactionalTree,
         before: Option<&Question>,
@@ -1021,64 +1083,21 @@ impl Store for SledStore {
     }
 
     fn rebuild_lead_times(&self) -> Result<u64, StoreError> {
-        let mut counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        let mut replayed = 0u64;
-        for entry in self.db.scan_prefix([keys::QUESTION]) {
-            let (k, v) = entry.map_err(io)?;
-            let q: Question = from_json(&k, &v)?;
-            let events = self.history(q.id)?;
-            // The groups of a measurement are the question's assignments
-            // at the moment it completed, replayed from the field changes.
-            let mut state = q.clone();
-            state.category = None;
-            state.provider = None;
-            state.expert = None;
-            let mut timeline = Timeline {
-                received_ms: q.submitted_ms,
-                ..Timeline::default()
-            };
-            for e in &events {
-                for c in &e.changes {
-                    match c.field.as_str() {
-                        "category" => {
-                            state.category =
-                                c.after.as_deref().and_then(|s| s.parse::<Category>().ok())
-                        }
-                        "provider" => {
-                            state.provider =
-                                c.after.as_deref().and_then(|s| ProviderId::parse(s).ok())
-                        }
-                        "expert" => {
-                            state.expert = c.after.as_deref().and_then(|s| ExpertId::parse(s).ok())
-                        }
-                        _ => {}
-                    }
-                }
-                if e.from.is_none() {
-                    continue;
-                }
-                let groups = leadtime::groups_of(&state);
-                for m in leadtime::advance(&mut timeline, e.to, e.at_ms) {
-                    for key in measurement_keys(&m, &groups) {
-                        *counters.entry(key).or_default() += 1;
-                    }
-                }
-            }
-            replayed += 1;
+        // Hold writes back while the counters are replaced: an increment
+        // committed between the scan and the replacement would be lost.
+        // Writers queue meanwhile and commit as one batch afterwards.
+        let mut st = self.lock_batch();
+        while st.leading {
+            st = self.batch_done.wait(st).unwrap_or_else(|p| p.into_inner());
         }
-        let mut batch = sled::Batch::default();
-        for entry in self.db.scan_prefix([keys::HISTOGRAM]) {
-            let (k, _) = entry.map_err(io)?;
-            if !counters.contains_key(k.as_ref()) {
-                batch.remove(k);
-            }
-        }
-        for (k, count) in &counters {
-            batch.insert(k.as_slice(), &count.to_be_bytes());
-        }
-        self.db.apply_batch(batch).map_err(io)?;
-        self.commit.wait_durable().map_err(StoreError::Io)?;
-        Ok(replayed)
+        st.leading = true;
+        drop(st);
+        let result = self.rebuild_counters();
+        let mut st = self.lock_batch();
+        st.leading = false;
+        self.batch_done.notify_all();
+        drop(st);
+        result
     }
 
     fn put_expert(&self, expert: &ExpertRecord) -> Result<(), StoreError> {

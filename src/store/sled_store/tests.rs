@@ -718,6 +718,15 @@ fn lead_time_percentiles_match_brute_force_and_a_rebuild_from_history() {
         f.store.lead_times(&query(Dimension::Category)).unwrap(),
         before
     );
+    // Auto-routed at submit: time to route is zero for all 300.
+    let route = f
+        .store
+        .lead_times(&LeadTimeQuery {
+            metric: Metric::TimeToRoute,
+            ..query(Dimension::All)
+        })
+        .unwrap();
+    assert_eq!((route[0].count, route[0].p99_ms), (300, 0));
     // Working hours never exceed calendar time.
     let work = f
         .store
