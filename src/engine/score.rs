@@ -664,9 +664,17 @@ pub(super) fn classify(index: &Index, analyzer: &Analyzer, query: &Query<'_>) ->
     let all_experts_fit = scoring.same_org_type_factor.max(1.0)
         * scoring.same_region_factor.max(1.0)
         * (1.0 + scoring.category_weight.max(0.0));
+    // Every factor a provider's fit can contain, at its largest.
     let provider_max_fit = (1.0 + scoring.category_weight.max(0.0))
-        * scoring.serves_factor.max(1.0)
-        * scoring.same_region_factor.max(1.0);
+        * scoring
+            .serves_factor
+            .max(scoring.not_served_factor)
+            .max(1.0)
+        * scoring
+            .same_region_factor
+            .max(scoring.other_region_factor)
+            .max(scoring.unknown_region_factor)
+            .max(1.0);
     let providers = rank(Group {
         range: groups.providers.clone(),
         fit: &provider_fit,

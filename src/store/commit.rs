@@ -24,6 +24,10 @@ struct State {
     flushing: bool,
     /// Flushes done (for tests and metrics).
     flushes: u64,
+    /// The first flush failure. After it nothing is acknowledged any more:
+    /// Linux reports a failed write-back once and may drop the pages, so a
+    /// later successful fsync would not mean the earlier writes are on disk.
+    failed: Option<String>,
 }
 
 /// The group-commit coordinator of one sled database.
@@ -58,6 +62,11 @@ impl GroupCommit {
         st.issued += 1;
         let ticket = st.issued;
         loop {
+            if let Some(e) = &st.failed {
+                return Err(format!(
+                    "{e}; the store refuses writes until it is reopened"
+                ));
+            }
             if st.durable >= ticket {
                 return Ok(());
             }
@@ -68,9 +77,12 @@ impl GroupCommit {
                 let result = self.flush_to_disk();
                 st = self.lock();
                 st.flushing = false;
-                if result.is_ok() {
-                    st.durable = st.durable.max(target);
-                    st.flushes += 1;
+                match &result {
+                    Ok(()) => {
+                        st.durable = st.durable.max(target);
+                        st.flushes += 1;
+                    }
+                    Err(e) => st.failed = Some(e.clone()),
                 }
                 self.done.notify_all();
                 result?;

@@ -132,23 +132,37 @@ pub fn expert(id: &str) -> Vec<u8> {
     k
 }
 
-/// Page tokens: hex of a listing tag and the last key of the page. Opaque
-/// to callers; checked on the way back in.
+/// A 64-bit FNV-1a hash, to bind page tokens to their listing.
+pub fn fnv(bytes: &[u8]) -> [u8; 8] {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.to_be_bytes()
+}
+
+/// Page tokens: hex of a hash of the listing and the last key of the
+/// page. Opaque to callers; checked on the way back in.
 pub fn page_token(listing: &[u8], last_key: &[u8]) -> String {
-    let mut out = String::with_capacity(2 * (listing.len() + last_key.len() + 2));
-    let mut push = |b: u8| {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
-    };
-    push(listing.len() as u8);
-    listing.iter().copied().for_each(&mut push);
-    last_key.iter().copied().for_each(&mut push);
-    out
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    fnv(listing)
+        .iter()
+        .chain(last_key)
+        .flat_map(|&b| {
+            [
+                HEX[usize::from(b >> 4)] as char,
+                HEX[usize::from(b & 15)] as char,
+            ]
+        })
+        .collect()
 }
 
 /// The last key of the previous page, if `token` was made for `listing`.
 pub fn parse_page_token(listing: &[u8], token: &str) -> Result<Vec<u8>, StoreError> {
+    if !token.len().is_multiple_of(2) {
+        return Err(StoreError::BadPageToken);
+    }
     let bytes = (0..token.len())
         .step_by(2)
         .map(|i| {
@@ -158,12 +172,10 @@ pub fn parse_page_token(listing: &[u8], token: &str) -> Result<Vec<u8>, StoreErr
         })
         .collect::<Option<Vec<u8>>>()
         .ok_or(StoreError::BadPageToken)?;
-    let (&len, rest) = bytes.split_first().ok_or(StoreError::BadPageToken)?;
-    let len = usize::from(len);
-    if rest.len() < len || &rest[..len] != listing {
-        return Err(StoreError::BadPageToken);
+    match bytes.split_at_checked(8) {
+        Some((hash, last)) if hash == fnv(listing) => Ok(last.to_vec()),
+        _ => Err(StoreError::BadPageToken),
     }
-    Ok(rest[len..].to_vec())
 }
 
 #[cfg(test)]

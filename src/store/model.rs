@@ -219,6 +219,9 @@ pub struct Question {
     pub effort: u8,
     /// Why it is in triage, when it is.
     pub triage_reason: Option<String>,
+    /// When it last entered TRIAGE: its priority ages from then.
+    #[serde(default)]
+    pub triage_since_ms: Option<i64>,
     /// The answer, once answered.
     pub answer: Option<Answer>,
     /// The original, for a duplicate.
@@ -420,7 +423,7 @@ pub struct QueueEntry {
     /// The question.
     pub question: Question,
     /// Priority now: category importance for the asker (Tabel 3.1) +
-    /// impact + one point per week waiting.
+    /// impact + one point per week since it entered TRIAGE.
     pub priority: f64,
 }
 

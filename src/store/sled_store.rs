@@ -71,6 +71,31 @@ fn tx_error(e: TransactionError<StoreError>) -> StoreError {
     }
 }
 
+/// Commit leadership: while it exists no other batch commits. Dropping it
+/// (also when unwinding from a panic) answers every write of its batch that
+/// got no result and hands leadership back.
+struct Leadership<'a> {
+    store: &'a SledStore,
+    batch: Vec<(Op, Slot)>,
+}
+
+impl Drop for Leadership<'_> {
+    fn drop(&mut self) {
+        for (_, slot) in &self.batch {
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                *slot = Some(Err(StoreError::Io(
+                    "the commit failed unexpectedly; the write may not be stored: read the question again before retrying"
+                        .into(),
+                )));
+            }
+        }
+        let mut st = self.store.lock_batch();
+        st.leading = false;
+        self.store.batch_done.notify_all();
+    }
+}
+
 /// The sled store.
 pub struct SledStore {
     db: sled::Db,
@@ -142,7 +167,8 @@ fn priority_at_epoch(q: &Question) -> f64 {
         Some(c) => f64::from(q.organization_type.category_importance(c)),
         None => 3.7,
     };
-    importance + f64::from(q.impact) - (q.submitted_ms as f64 / DAY_MS) / 7.0
+    let waiting_since = q.triage_since_ms.unwrap_or(q.submitted_ms);
+    importance + f64::from(q.impact) - (waiting_since as f64 / DAY_MS) / 7.0
 }
 
 fn priority_now(at_epoch: f64, now_ms: i64) -> f64 {
@@ -257,15 +283,6 @@ fn change(field: &str, before: Option<String>, after: Option<String>) -> Option<
         before,
         after,
     })
-}
-
-fn fnv(text: &str) -> [u8; 8] {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h.to_be_bytes()
 }
 
 impl SledStore {
@@ -389,15 +406,16 @@ impl SledStore {
                 st.leading = true;
                 let batch = std::mem::take(&mut st.queue);
                 drop(st);
-                let committed = self.commit_batch(&batch);
                 // Leadership is kept through the flush: writers arriving
                 // meanwhile gather into the next, larger batch (measured:
                 // handing over before the flush made batches smaller and
-                // throughput lower).
-                self.finish_batch(batch, committed);
+                // throughput lower). The guard hands it back even if a
+                // commit panics, so writers never wait forever.
+                let lead = Leadership { store: self, batch };
+                let committed = self.commit_batch(&lead.batch);
+                self.finish_batch(&lead.batch, committed);
+                drop(lead);
                 st = self.lock_batch();
-                st.leading = false;
-                self.batch_done.notify_all();
                 continue;
             }
             st = self.batch_done.wait(st).unwrap_or_else(|p| p.into_inner());
@@ -427,15 +445,24 @@ impl SledStore {
     /// that did not commit is run again write by write.
     fn finish_batch(
         &self,
-        batch: Vec<(Op, Slot)>,
+        batch: &[(Op, Slot)],
         committed: Result<Vec<Result<Output, StoreError>>, TransactionError<StoreError>>,
     ) {
         let results: Vec<Result<Output, StoreError>> = match committed {
             Ok(results) => match self.make_durable() {
                 Ok(()) => results,
+                // Refusals wrote nothing and stay refusals; committed
+                // writes may or may not have reached the disk.
                 Err(e) => results
                     .into_iter()
-                    .map(|_| Err(StoreError::Io(e.to_string())))
+                    .map(|r| {
+                        r.and_then(|_| {
+                            Err(StoreError::Io(format!(
+                                "the write was committed but could not be made durable ({e}); its outcome is unknown: \
+                                 retry with the same request id, or read the question again"
+                            )))
+                        })
+                    })
                     .collect(),
             },
             Err(e) if batch.len() == 1 => vec![Err(tx_error(e))],
@@ -662,6 +689,7 @@ impl Store for SledStore {
                 impact: new.impact,
                 effort: new.effort,
                 triage_reason: None,
+                triage_since_ms: None,
                 answer: None,
                 duplicate_of: None,
                 version: 1,
@@ -692,6 +720,7 @@ impl Store for SledStore {
                 }
                 Decision::Triage { reason } => {
                     q.triage_reason = Some(reason.clone());
+                    q.triage_since_ms = Some(now);
                     (ActionKind::Triage, Some(reason.clone()))
                 }
             };
@@ -803,6 +832,9 @@ impl Store for SledStore {
                     }));
                 }
             }
+            // Writes queue before they commit, so a later write may carry an
+            // earlier reading of the clock: never let history run backwards.
+            let now = now.max(old.updated_ms);
             let to = match transition(old.status, kind) {
                 Ok(to) => to,
                 Err(source) => return Ok(Err(StoreError::IllegalTransition { id, source })),
@@ -839,16 +871,26 @@ impl Store for SledStore {
                 }
                 Action::Triage | Action::Decline => {
                     q.triage_reason = ch.reason.clone();
+                    q.triage_since_ms = Some(now);
                     if kind == ActionKind::Decline {
                         q.provider = None;
                         q.expert = None;
                     }
                 }
                 Action::MarkDuplicate { original } => {
-                    if tx.get(keys::question(*original))?.is_none() {
-                        return Ok(Err(StoreError::Invalid(format!(
-                            "the original question {original} does not exist"
-                        ))));
+                    match tx_get::<Question>(tx, &keys::question(*original))? {
+                        None => {
+                            return Ok(Err(StoreError::Invalid(format!(
+                                "the original question {original} does not exist"
+                            ))))
+                        }
+                        Some(o) if matches!(o.status, Status::Duplicate | Status::Rejected) => {
+                            return Ok(Err(StoreError::Invalid(format!(
+                                "{original} is {} and cannot be the original: link to the question it points to",
+                                o.status
+                            ))))
+                        }
+                        Some(_) => {}
                     }
                     q.duplicate_of = Some(*original);
                 }
@@ -961,7 +1003,7 @@ impl Store for SledStore {
             None => end_of(&prefix),
         };
         let mut listing = prefix.clone();
-        listing.extend_from_slice(&fnv(&format!("{filter:?}")));
+        listing.extend_from_slice(&keys::fnv(format!("{filter:?}").as_bytes()));
         self.page(&listing, (&start, &end), page, |k, _| {
             let Some(id) = keys::id_at_end(k) else {
                 return Ok(None);
@@ -1092,12 +1134,11 @@ impl Store for SledStore {
         }
         st.leading = true;
         drop(st);
-        let result = self.rebuild_counters();
-        let mut st = self.lock_batch();
-        st.leading = false;
-        self.batch_done.notify_all();
-        drop(st);
-        result
+        let _lead = Leadership {
+            store: self,
+            batch: Vec::new(),
+        };
+        self.rebuild_counters()
     }
 
     fn put_expert(&self, expert: &ExpertRecord) -> Result<(), StoreError> {

@@ -345,8 +345,71 @@ impl Taxonomy {
 
 type Problem = (Span, String);
 
+/// Refuses scoring knobs that would break the arithmetic (division by
+/// zero, negative scores, confidence above 1).
+fn check_scoring(s: &Scoring) -> Result<(), Problem> {
+    let positive = [
+        ("saturation_k", s.saturation_k),
+        ("phrase_factor", s.phrase_factor),
+        ("compound_factor", s.compound_factor),
+        ("typo_factor", s.typo_factor),
+        ("serves_factor", s.serves_factor),
+        ("not_served_factor", s.not_served_factor),
+        ("other_region_factor", s.other_region_factor),
+        ("unknown_region_factor", s.unknown_region_factor),
+        ("same_region_factor", s.same_region_factor),
+        ("same_org_type_factor", s.same_org_type_factor),
+    ];
+    let non_negative = [
+        ("confidence_damping", s.confidence_damping),
+        ("theme_min_score", s.theme_min_score),
+        ("theme_weight", s.theme_weight),
+        ("category_weight", s.category_weight),
+        ("kind_prior_weight", s.kind_prior_weight),
+        ("theme_category_weight", s.theme_category_weight),
+        ("category_theme_weight", s.category_theme_weight),
+        ("dedicated_share", s.dedicated_share),
+    ];
+    for (name, v) in positive {
+        if !(v.is_finite() && v > 0.0) {
+            return Err((
+                0..0,
+                format!("[scoring] {name} = {v} must be a number above 0"),
+            ));
+        }
+    }
+    for (name, v) in non_negative {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err((
+                0..0,
+                format!("[scoring] {name} = {v} must be a number of at least 0"),
+            ));
+        }
+    }
+    if !(0.0..=1.0).contains(&s.theme_relative) {
+        return Err((
+            0..0,
+            format!(
+                "[scoring] theme_relative = {} must be between 0 and 1",
+                s.theme_relative
+            ),
+        ));
+    }
+    if s.max_matches == 0 || s.max_matches > 100 {
+        return Err((
+            0..0,
+            format!(
+                "[scoring] max_matches = {} must be between 1 and 100",
+                s.max_matches
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxonomy, Problem> {
     let scoring = file.scoring.unwrap_or_default();
+    check_scoring(&scoring)?;
     let mut categories: BTreeMap<Category, CategoryDef> = BTreeMap::new();
     let mut category_themes: Vec<(Category, Vec<raw::SpannedString>)> = Vec::new();
     for entry in file.category {

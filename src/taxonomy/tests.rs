@@ -218,3 +218,13 @@ fn a_missing_file_is_an_error_naming_the_path() {
     let err = Taxonomy::load(Path::new("/nonexistent/kicer.toml"), &analyzer()).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/kicer.toml"), "{err}");
 }
+
+#[test]
+fn scoring_knobs_that_would_break_the_arithmetic_are_refused() {
+    let (_, message) = error_of(&format!("{MINIMAL}\n[scoring]\nsaturation_k = -1.0\n"));
+    assert!(message.contains("saturation_k"), "{message}");
+    let (_, message) = error_of(&format!(
+        "{MINIMAL}\n[scoring]\nconfidence_damping = -3.0\n"
+    ));
+    assert!(message.contains("confidence_damping"), "{message}");
+}

@@ -567,6 +567,58 @@ fn the_triage_queue_puts_important_and_old_questions_first() {
 }
 
 #[test]
+fn a_question_back_in_triage_ages_from_its_return_not_its_submit() {
+    let f = fixture();
+    let old = f
+        .store
+        .submit(new_question("old", routed()))
+        .unwrap()
+        .question
+        .id;
+    f.time.advance(52 * 7 * DAY);
+    let fresh = f
+        .store
+        .submit(new_question("fresh", triage()))
+        .unwrap()
+        .question
+        .id;
+    f.time.advance(HOUR);
+    f.store.apply(old, act(Action::Decline)).unwrap();
+    let page = f.store.triage_queue(&PageRequest::default()).unwrap();
+    let order: Vec<_> = page.items.iter().map(|e| e.question.id).collect();
+    // Same category and impact, an hour less in triage: the declined
+    // question does not jump the queue by a year of points.
+    assert_eq!(order, [fresh, old]);
+    assert!((page.items[0].priority - page.items[1].priority).abs() < 0.01);
+}
+
+#[test]
+fn a_duplicate_or_rejected_question_cannot_be_the_original() {
+    let f = fixture();
+    let a = f
+        .store
+        .submit(new_question("a", triage()))
+        .unwrap()
+        .question
+        .id;
+    let b = f
+        .store
+        .submit(new_question("b", triage()))
+        .unwrap()
+        .question
+        .id;
+    f.store
+        .apply(a, act(Action::MarkDuplicate { original: b }))
+        .unwrap();
+    let err = f
+        .store
+        .apply(b, act(Action::MarkDuplicate { original: a }))
+        .unwrap_err();
+    assert!(err.to_string().contains("DUPLICATE"), "{err}");
+    assert_eq!(f.store.get(b).unwrap().status, Status::Triage);
+}
+
+#[test]
 fn answers_due_for_review_are_listed_by_review_date() {
     let f = fixture();
     let mut ids = Vec::new();
@@ -861,10 +913,16 @@ proptest! {
                     change.expected_version = Some(if stale { version.saturating_sub(1) } else { version });
                     let result = f.store.apply(id, change);
                     let self_duplicate = kind == ActionKind::MarkDuplicate && original == id;
+                    // A duplicate or rejected question cannot be an original.
+                    let final_original = kind == ActionKind::MarkDuplicate
+                        && matches!(model[0].1, Status::Duplicate | Status::Rejected);
                     match kind.target_from(status) {
                         _ if self_duplicate => prop_assert!(matches!(result, Err(StoreError::Invalid(_)))),
                         Some(_) if stale && version > 0 => {
                             prop_assert!(matches!(result, Err(StoreError::Stale { .. })), "{result:?}")
+                        }
+                        Some(_) if final_original => {
+                            prop_assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}")
                         }
                         Some(to) => {
                             let q = result.unwrap();
