@@ -6,7 +6,8 @@
 //! The modules follow the way a question travels:
 //!
 //! * [`domain`]: the shared vocabulary, parsed once at the edge: categories,
-//!   organisation types, provinces, knowledge kinds, validated ids, experts.
+//!   organisation types, provinces, knowledge kinds, validated ids, experts,
+//!   the question lifecycle and Dutch working time.
 //! * [`analysis`]: from text to terms: folding, tokenising, stop words,
 //!   Dutch and English stemming.
 //! * [`taxonomy`]: the TOML description of categories, themes, kinds and
@@ -15,12 +16,18 @@
 //!   its postings; phrase walks, compound splitting, typo automaton.
 //! * [`engine`]: scoring, classification, matching and explanations over an
 //!   immutable index that is swapped atomically on rebuild.
+//! * [`store`]: everything kicer knows, durably: questions, event history,
+//!   secondary indexes, triage queue, lead-time counters, experts, feedback;
+//!   the [`store::Store`] trait and its sled implementation with group commit.
 //! * [`eval`]: measuring routing quality on a labelled set.
-//! * [`cli`]: the `kicer` command line.
+//! * [`cli`]: the `kicer` command line, including `kicer load`, the store's
+//!   load and durability tool.
 //! * [`synth`]: reproducible synthetic experts for benchmarks and load tests.
 //!
-//! Nothing in the engine does I/O: files are read by the command line (and,
-//! later, the store), parsed into domain types, and handed in.
+//! Nothing in the engine does I/O: files are read by the command line (and
+//! the expert directory by the store), parsed into domain types, and handed
+//! in. The store knows nothing of the engine: it keeps a snapshot of what
+//! the engine said, with the index version that said it.
 
 #![deny(missing_docs)]
 
