@@ -78,7 +78,7 @@ pub fn theme_affinity(position: usize) -> f32 {
 /// One entry of a term's postings list.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Posting {
-    /// The target (index into [`Index::targets`]).
+    /// The target number (see [`Index::target_kind`]).
     pub target: u32,
     /// Term weight × inverse target frequency within the target's group.
     pub weight: f32,
@@ -141,7 +141,7 @@ pub enum MatchKind {
 /// One term found in a query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TermHit {
-    /// The term (index into [`Index::terms`]).
+    /// The term number (see [`Index::term`]).
     pub term: u32,
     /// How it matched.
     pub kind: MatchKind,
