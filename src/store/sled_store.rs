@@ -277,6 +277,25 @@ fn record_in_tx(tx: &TransactionalTree, key: Vec<u8>) -> TxResult<()> {
     Ok(())
 }
 
+/// The recorded fields of a question, as text, for the event history.
+type FieldText = fn(&Question) -> Option<String>;
+
+const RECORDED_FIELDS: [(&str, FieldText); 5] = [
+    ("category", |q| q.category.map(|c| c.to_string())),
+    ("provider", |q| q.provider.as_ref().map(ToString::to_string)),
+    ("expert", |q| q.expert.as_ref().map(ToString::to_string)),
+    ("duplicate_of", |q| q.duplicate_of.map(|d| d.to_string())),
+    ("answer", |q| q.answer.as_ref().map(|a| a.text.clone())),
+];
+
+/// The recorded fields that differ between two states of a question.
+fn field_changes(old: &Question, new: &Question) -> Vec<FieldChange> {
+    RECORDED_FIELDS
+        .iter()
+        .filter_map(|(field, value)| change(field, value(old), value(new)))
+        .collect()
+}
+
 fn change(field: &str, before: Option<String>, after: Option<String>) -> Option<FieldChange> {
     (before != after).then(|| FieldChange {
         field: field.to_string(),
@@ -923,36 +942,7 @@ impl Store for SledStore {
                 from: Some(old.status),
                 to,
                 reason: ch.reason.clone(),
-                changes: [
-                    change(
-                        "category",
-                        old.category.map(|c| c.to_string()),
-                        q.category.map(|c| c.to_string()),
-                    ),
-                    change(
-                        "provider",
-                        old.provider.as_ref().map(ToString::to_string),
-                        q.provider.as_ref().map(ToString::to_string),
-                    ),
-                    change(
-                        "expert",
-                        old.expert.as_ref().map(ToString::to_string),
-                        q.expert.as_ref().map(ToString::to_string),
-                    ),
-                    change(
-                        "duplicate_of",
-                        old.duplicate_of.map(|d| d.to_string()),
-                        q.duplicate_of.map(|d| d.to_string()),
-                    ),
-                    change(
-                        "answer",
-                        old.answer.as_ref().map(|a| a.text.clone()),
-                        q.answer.as_ref().map(|a| a.text.clone()),
-                    ),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
+                changes: field_changes(&old, &q),
             };
             q.events += 1;
             let measurements = leadtime::advance(&mut q.timeline, to, now);
