@@ -33,10 +33,14 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod eval;
+pub mod grpc;
 pub mod index;
+pub mod service;
 pub mod store;
 pub mod synth;
 pub mod taxonomy;
+pub mod telemetry;

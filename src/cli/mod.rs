@@ -4,8 +4,11 @@
 //! stderr with a message that says what to fix, and the process exits
 //! non-zero.
 
+mod json;
 pub mod load;
 mod output;
+pub mod remote;
+pub mod serve;
 
 use crate::analysis::{Analyzer, Language};
 use crate::domain::{parse_experts_json, Expert, OrganizationType, Province};
@@ -26,11 +29,17 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Server, actor and output format of the commands that talk to a
+    /// running server.
+    #[command(flatten)]
+    pub remote: remote::Remote,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the gRPC server (portals, the core team's CLI, dashboards).
+    Serve(serve::ServeArgs),
     /// Classify one question and show the category, themes, knowledge kind
     /// and the providers and experts it would go to, with the reasons.
     Classify(ClassifyArgs),
@@ -42,6 +51,9 @@ pub enum Command {
     /// tool; see docs/benchmarks.md).
     #[command(subcommand, hide = true)]
     Load(load::LoadCommand),
+    /// Commands that talk to a running server.
+    #[command(flatten)]
+    Remote(remote::RemoteCommand),
 }
 
 /// Where the engine's knowledge comes from.
@@ -72,9 +84,10 @@ pub struct ClassifyArgs {
     /// Language of the text (nl or en); detected when left out.
     #[arg(long, value_name = "LANG", value_parser = parse_language)]
     pub lang: Option<Language>,
-    /// Print one JSON object instead of the readable report.
+    /// Ask the running server (--server) instead of classifying here with
+    /// the embedded or given taxonomy.
     #[arg(long)]
-    pub json: bool,
+    pub remote: bool,
     /// Where the engine's knowledge comes from.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -86,9 +99,6 @@ pub struct EvalArgs {
     /// Labelled questions, one JSON object per line (format of
     /// shared/eval/dev.jsonl).
     pub file: PathBuf,
-    /// Print the metrics as one JSON object.
-    #[arg(long)]
-    pub json: bool,
     /// Also list every question with a wrong category or whose first
     /// labelled provider is not in the top three.
     #[arg(long, short)]
@@ -110,10 +120,16 @@ fn parse_language(s: &str) -> Result<Language, String> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.remote.json;
     match cli.command {
-        Command::Classify(args) => classify(args),
-        Command::Eval(args) => run_eval(args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Classify(args) if args.remote => {
+            remote::classify(cli.remote, args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Classify(args) => classify(args, json),
+        Command::Eval(args) => run_eval(args, json),
         Command::Load(command) => load::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Remote(command) => remote::run(cli.remote, command).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -137,7 +153,7 @@ fn load_experts(path: &Path) -> anyhow::Result<Vec<Expert>> {
     parse_experts_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+fn classify(args: ClassifyArgs, json: bool) -> anyhow::Result<ExitCode> {
     if args.text.trim().is_empty() {
         bail!("the question text is empty: pass the question as the first argument, in quotes");
     }
@@ -148,7 +164,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         region: args.region,
         language: args.lang,
     });
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&c)?);
     } else {
         print!("{}", output::classification(&c));
@@ -156,7 +172,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+fn run_eval(args: EvalArgs, json: bool) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read labelled file {}", args.file.display()))?;
     let items = eval::parse_labelled(&text).with_context(|| args.file.display().to_string())?;
@@ -170,7 +186,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", output::report(&report, args.verbose));

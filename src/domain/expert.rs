@@ -248,33 +248,30 @@ impl Expert {
 }
 
 /// Parses an expert import file: a JSON array of [`ExpertRecord`]s, or one
-/// record per line (JSON Lines). Errors name the record's position.
+/// record per line (JSON Lines), and validates every record. Errors name
+/// the record's position.
 pub fn parse_experts_json(text: &str) -> Result<Vec<Expert>, String> {
-    let trimmed = text.trim_start();
-    let records: Vec<(usize, ExpertRecord)> = if trimmed.starts_with('[') {
-        let records: Vec<ExpertRecord> =
-            serde_json::from_str(text).map_err(|e| format!("not a JSON array of experts: {e}"))?;
-        records
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| (i + 1, r))
-            .collect()
-    } else {
-        let mut out = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let r: ExpertRecord =
-                serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
-            out.push((n + 1, r));
-        }
-        out
-    };
-    records
+    parse_expert_records(text)?
         .into_iter()
-        .map(|(n, r)| Expert::try_from(r).map_err(|e| format!("record {n}: {e}")))
+        .enumerate()
+        .map(|(n, r)| Expert::try_from(r).map_err(|e| format!("record {}: {e}", n + 1)))
         .collect()
+}
+
+/// Reads the records of an expert import file (JSON array or JSON Lines)
+/// without validating them; errors name the line or position.
+pub fn parse_expert_records(text: &str) -> Result<Vec<ExpertRecord>, String> {
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str(text).map_err(|e| format!("not a JSON array of experts: {e}"));
+    }
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

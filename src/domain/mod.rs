@@ -8,14 +8,18 @@
 
 mod expert;
 mod ids;
+pub mod input;
 pub mod lifecycle;
+mod provider;
 pub mod worktime;
 
 pub use expert::{
-    parse_experts_json, Expert, ExpertError, ExpertRecord, Expertise, MAX_TERM_WEIGHT,
+    parse_expert_records, parse_experts_json, Expert, ExpertError, ExpertRecord, Expertise,
+    MAX_TERM_WEIGHT,
 };
 pub use ids::{ExpertId, IdError, ProviderId, ThemeId, MAX_ID_LEN};
 pub use lifecycle::{transition, ActionKind, IllegalTransition, Status};
+pub use provider::{ProviderChange, ProviderRecord};
 
 use std::fmt;
 use std::str::FromStr;

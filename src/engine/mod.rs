@@ -47,7 +47,6 @@ impl<'a> Query<'a> {
 /// The engine: an analyser, a taxonomy and the current index.
 pub struct Engine {
     analyzer: Analyzer,
-    taxonomy: Arc<Taxonomy>,
     current: ArcSwap<Index>,
     /// Serialises rebuilds so versions increase in the order indexes are
     /// swapped in. Readers never take it.
@@ -77,7 +76,6 @@ impl Engine {
         )?;
         Ok(Engine {
             analyzer,
-            taxonomy,
             current: ArcSwap::from_pointee(index),
             rebuild: Mutex::new(1),
         })
@@ -88,9 +86,10 @@ impl Engine {
         &self.analyzer
     }
 
-    /// The taxonomy.
-    pub fn taxonomy(&self) -> &Arc<Taxonomy> {
-        &self.taxonomy
+    /// The taxonomy of the current index (with the directory's provider
+    /// changes laid over it).
+    pub fn taxonomy(&self) -> Arc<Taxonomy> {
+        self.current.load().taxonomy().clone()
     }
 
     /// The current index. Holding the `Arc` keeps that version alive even
@@ -109,13 +108,28 @@ impl Engine {
     /// Returns the new index version. Requests keep being answered from the
     /// old index until the swap; a failed build leaves it in place.
     pub fn replace_experts(&self, experts: Vec<Expert>) -> Result<u64, IndexError> {
+        self.rebuild(None, experts)
+    }
+
+    /// Rebuilds the index with a new taxonomy (when given; the current one
+    /// otherwise) and expert directory, and swaps it in. Returns the new
+    /// index version.
+    pub fn rebuild(
+        &self,
+        taxonomy: Option<Taxonomy>,
+        experts: Vec<Expert>,
+    ) -> Result<u64, IndexError> {
         // A poisoned lock only means an earlier rebuild panicked; the
         // version counter inside is still valid.
         let mut version = self.rebuild.lock().unwrap_or_else(|p| p.into_inner());
         let next = *version + 1;
+        let taxonomy = match taxonomy {
+            Some(t) => Arc::new(t),
+            None => self.taxonomy(),
+        };
         let index = Index::build(
             IndexInput {
-                taxonomy: self.taxonomy.clone(),
+                taxonomy,
                 experts: experts.into(),
                 version: next,
             },

@@ -38,6 +38,8 @@ pub const REVIEW: u8 = b'v';
 pub const HISTOGRAM: u8 = b'h';
 pub const EXPERT: u8 = b'x';
 pub const FEEDBACK: u8 = b'f';
+/// Provider directory changes over the taxonomy: `P` + provider id.
+pub const PROVIDER: u8 = b'P';
 
 /// A time as a sortable unsigned number.
 pub fn time(ms: i64) -> [u8; 8] {
@@ -128,6 +130,13 @@ pub fn review(at_ms: i64, id: QuestionId) -> Vec<u8> {
 
 pub fn expert(id: &str) -> Vec<u8> {
     let mut k = vec![EXPERT];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// Key of a provider directory change.
+pub fn provider(id: &str) -> Vec<u8> {
+    let mut k = vec![PROVIDER];
     k.extend_from_slice(id.as_bytes());
     k
 }

@@ -22,7 +22,7 @@ pub use leadtime::{Clock as LeadClock, Dimension, LeadTimeGroup, LeadTimeQuery, 
 pub use model::*;
 pub use sled_store::{SledStore, StoreOptions};
 
-use crate::domain::{ExpertId, ExpertRecord, IllegalTransition, Status};
+use crate::domain::{ExpertId, ExpertRecord, IllegalTransition, ProviderChange, Status};
 
 /// Why a store operation failed. Messages say what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -117,17 +117,26 @@ pub trait Store: Send + Sync {
     fn due_for_review(&self, at_ms: i64, page: &PageRequest) -> Result<Page<Question>, StoreError>;
     /// Lead-time percentiles per group over a range of months.
     fn lead_times(&self, query: &LeadTimeQuery) -> Result<Vec<LeadTimeGroup>, StoreError>;
-    /// Open questions per status with their ages.
+    /// Open questions per status, and per status and category, with their
+    /// ages.
     fn open_ages(&self) -> Result<Vec<OpenAge>, StoreError>;
     /// Recomputes every lead-time aggregate from the event history;
     /// returns the number of questions replayed.
     fn rebuild_lead_times(&self) -> Result<u64, StoreError>;
     /// Adds or replaces an expert of the directory.
     fn put_expert(&self, expert: &ExpertRecord) -> Result<(), StoreError>;
+    /// Adds or replaces many experts in one atomic, durable write (an
+    /// import); every record is validated before any is written.
+    fn put_experts(&self, experts: &[ExpertRecord]) -> Result<(), StoreError>;
     /// Removes an expert; whether it existed.
     fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError>;
     /// The whole expert directory.
     fn experts(&self) -> Result<Vec<ExpertRecord>, StoreError>;
+    /// Records a change of the provider directory (replacing any earlier
+    /// change of the same provider).
+    fn put_provider_change(&self, change: &ProviderChange) -> Result<(), StoreError>;
+    /// Every provider directory change, by provider id.
+    fn provider_changes(&self) -> Result<Vec<ProviderChange>, StoreError>;
     /// Routing feedback of the core team, oldest first, paged.
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError>;
     /// Makes everything written so far durable (writes already are when

@@ -427,11 +427,14 @@ pub struct QueueEntry {
     pub priority: f64,
 }
 
-/// Open questions in one status.
+/// Open questions in one status (and category).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OpenAge {
     /// The status.
     pub status: Status,
+    /// The category in force; `None` in the row that counts every question
+    /// of the status.
+    pub category: Option<Category>,
     /// How many.
     pub count: u64,
     /// Age of the oldest (ms).

@@ -7,7 +7,8 @@ use super::model::*;
 use super::{Store, StoreError};
 use crate::analysis::fold;
 use crate::domain::{
-    transition, ActionKind, Category, Expert, ExpertId, ExpertRecord, ProviderId, Status,
+    transition, ActionKind, Category, Expert, ExpertId, ExpertRecord, ProviderChange, ProviderId,
+    Status,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -1088,28 +1089,43 @@ impl Store for SledStore {
     }
 
     fn open_ages(&self) -> Result<Vec<OpenAge>, StoreError> {
+        // Open questions are few next to closed ones; the category comes
+        // from the record, so this reads each open question once.
         let now = self.time.now_ms();
         let mut out = Vec::new();
         for status in Status::ALL
             .into_iter()
             .filter(|s| s.is_open() && *s != Status::Received)
         {
-            let mut ages: Vec<i64> = Vec::new();
+            let mut ages: Vec<(Option<Category>, i64)> = Vec::new();
             for entry in self.db.scan_prefix([keys::BY_STATUS, status.code()]) {
                 let (k, _) = entry.map_err(io)?;
-                let Some(t) = k.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+                let (Some(t), Some(id)) = (
+                    k.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()),
+                    k.get(10..18).and_then(|b| <[u8; 8]>::try_from(b).ok()),
+                ) else {
                     continue;
                 };
                 let submitted = (u64::from_be_bytes(t) ^ (1 << 63)) as i64;
-                ages.push((now - submitted).max(0));
+                let category = match self.load(QuestionId::new(u64::from_be_bytes(id))) {
+                    Ok(q) => q.category,
+                    Err(StoreError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                ages.push((category, (now - submitted).max(0)));
             }
-            ages.sort_unstable();
-            out.push(OpenAge {
-                status,
-                count: ages.len() as u64,
-                oldest_ms: ages.last().copied().unwrap_or(0),
-                median_ms: ages.get(ages.len() / 2).copied().unwrap_or(0),
-            });
+            let mut rows = vec![open_age(status, None, ages.iter().map(|a| a.1).collect())];
+            for category in Category::ALL.iter().copied() {
+                let of: Vec<i64> = ages
+                    .iter()
+                    .filter(|a| a.0 == Some(category))
+                    .map(|a| a.1)
+                    .collect();
+                if !of.is_empty() {
+                    rows.push(open_age(status, Some(category), of));
+                }
+            }
+            out.extend(rows);
         }
         Ok(out)
     }
@@ -1144,6 +1160,20 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn put_experts(&self, experts: &[ExpertRecord]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for expert in experts {
+            let valid =
+                Expert::try_from(expert.clone()).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            batch.insert(keys::expert(valid.id().as_str()), to_json(expert)?);
+        }
+        self.db.apply_batch(batch).map_err(io)?;
+        if self.durable {
+            self.commit.wait_durable().map_err(StoreError::Io)?;
+        }
+        Ok(())
+    }
+
     fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError> {
         let existed = self
             .db
@@ -1166,6 +1196,27 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn put_provider_change(&self, change: &ProviderChange) -> Result<(), StoreError> {
+        let bytes = to_json(change)?;
+        self.db
+            .insert(keys::provider(change.id()), bytes)
+            .map_err(io)?;
+        if self.durable {
+            self.commit.wait_durable().map_err(StoreError::Io)?;
+        }
+        Ok(())
+    }
+
+    fn provider_changes(&self) -> Result<Vec<ProviderChange>, StoreError> {
+        self.db
+            .scan_prefix([keys::PROVIDER])
+            .map(|entry| {
+                let (k, v) = entry.map_err(io)?;
+                from_json(&k, &v)
+            })
+            .collect()
+    }
+
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
         let prefix = [keys::FEEDBACK];
         self.page(&prefix, (&prefix, &end_of(&prefix)), page, |k, v| {
@@ -1175,6 +1226,17 @@ impl Store for SledStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.commit.wait_durable().map_err(StoreError::Io)
+    }
+}
+
+fn open_age(status: Status, category: Option<Category>, mut ages: Vec<i64>) -> OpenAge {
+    ages.sort_unstable();
+    OpenAge {
+        status,
+        category,
+        count: ages.len() as u64,
+        oldest_ms: ages.last().copied().unwrap_or(0),
+        median_ms: ages.get(ages.len() / 2).copied().unwrap_or(0),
     }
 }
 

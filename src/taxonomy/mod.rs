@@ -14,10 +14,14 @@
 mod raw;
 
 use crate::analysis::Analyzer;
-use crate::domain::{Category, KnowledgeKind, OrganizationType, ProviderId, Province, ThemeId};
+use crate::domain::{
+    Category, KnowledgeKind, OrganizationType, ProviderChange, ProviderId, ProviderRecord,
+    Province, ThemeId,
+};
 use raw::{RawEntry, RawTaxonomy, Span};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use toml::Spanned;
 
 /// The default taxonomy, built from the study in `shared/seed` and the
 /// provider table of the domain description. Compiled into the binary.
@@ -31,6 +35,16 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// Largest weight a term may have.
 pub const MAX_WEIGHT: f32 = 10.0;
+
+/// A provider record of the directory that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("provider `{id}`: {message}")]
+pub struct ProviderError {
+    /// The provider id as given.
+    pub id: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
 
 /// Why a taxonomy could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +135,20 @@ pub struct ProviderDef {
 }
 
 impl ProviderDef {
+    /// The provider as a directory record.
+    pub fn to_record(&self) -> ProviderRecord {
+        ProviderRecord {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            themes: self.themes.iter().map(ToString::to_string).collect(),
+            categories: self.categories.iter().map(ToString::to_string).collect(),
+            serves: self.serves.iter().map(ToString::to_string).collect(),
+            regions: self.regions.iter().map(ToString::to_string).collect(),
+            terms: self.terms.iter().cloned().collect(),
+        }
+    }
+
     /// The provider's stable id.
     pub fn id(&self) -> &ProviderId {
         &self.id
@@ -326,6 +354,48 @@ impl Taxonomy {
     pub fn providers(&self) -> &[ProviderDef] {
         &self.providers
     }
+    /// The provider of an id.
+    pub fn provider(&self, id: &ProviderId) -> Option<&ProviderDef> {
+        self.providers.iter().find(|p| &p.id == id)
+    }
+
+    /// Validates one provider record against this taxonomy's themes.
+    pub fn check_provider(
+        &self,
+        record: &ProviderRecord,
+        analyzer: &Analyzer,
+    ) -> Result<ProviderDef, ProviderError> {
+        provider_def(&raw_provider(record), &self.themes, analyzer).map_err(|(_, message)| {
+            ProviderError {
+                id: record.id.clone(),
+                message,
+            }
+        })
+    }
+
+    /// This taxonomy with the directory's provider changes laid over it:
+    /// records replace or add providers, removals drop them.
+    pub fn with_provider_changes(
+        &self,
+        changes: &[ProviderChange],
+        analyzer: &Analyzer,
+    ) -> Result<Taxonomy, ProviderError> {
+        let mut out = self.clone();
+        for change in changes {
+            match change {
+                ProviderChange::Put(record) => {
+                    let def = self.check_provider(record, analyzer)?;
+                    match out.providers.iter_mut().find(|p| p.id == def.id) {
+                        Some(slot) => *slot = def,
+                        None => out.providers.push(def),
+                    }
+                }
+                ProviderChange::Removed(id) => out.providers.retain(|p| p.id.as_str() != id),
+            }
+        }
+        Ok(out)
+    }
+
     /// The scoring knobs.
     pub fn scoring(&self) -> &Scoring {
         &self.scoring
@@ -551,70 +621,11 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
 
     let mut providers: Vec<ProviderDef> = Vec::new();
     for entry in file.provider {
-        only_fields(
-            &entry,
-            "provider",
-            &[
-                "name",
-                "description",
-                "themes",
-                "categories",
-                "serves",
-                "regions",
-                "terms",
-            ],
-        )?;
-        let id = parse_id(&entry, |s| ProviderId::parse(s).map_err(|e| e.to_string()))?;
-        if providers.iter().any(|p| p.id == id) {
+        let def = provider_def(&entry, &themes, analyzer)?;
+        if providers.iter().any(|p| p.id == def.id) {
             return Err(duplicate("provider", &entry));
         }
-        let Some(name) = entry.name.clone().filter(|n| !n.trim().is_empty()) else {
-            return Err((
-                entry.id.span(),
-                format!("provider `{id}` has no name: add name = \"…\""),
-            ));
-        };
-        let list = |field: &Option<Vec<raw::SpannedString>>| field.clone().unwrap_or_default();
-        let mut provider_themes = Vec::new();
-        for t in list(&entry.themes) {
-            let theme = ThemeId::parse(t.get_ref()).map_err(|e| (t.span(), e.to_string()))?;
-            if !themes.iter().any(|d| d.id == theme) {
-                return Err((
-                    t.span(),
-                    format!(
-                        "provider `{id}` names theme `{theme}`, which no [[theme]] entry defines"
-                    ),
-                ));
-            }
-            provider_themes.push(theme);
-        }
-        let categories = parse_categories(&entry)?;
-        let serves = list(&entry.serves)
-            .iter()
-            .map(|c| {
-                c.get_ref()
-                    .parse::<OrganizationType>()
-                    .map_err(|e| (c.span(), e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let regions = list(&entry.regions)
-            .iter()
-            .map(|c| Province::parse_lenient(c.get_ref()).map_err(|e| (c.span(), e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let terms = terms(&entry, analyzer)?;
-        if terms.is_empty() && provider_themes.is_empty() {
-            return Err((entry.id.span(), format!("provider `{id}` has no terms and no themes, so it can never be matched: add either")));
-        }
-        providers.push(ProviderDef {
-            id,
-            name,
-            description: entry.description.clone().unwrap_or_default(),
-            themes: provider_themes,
-            categories,
-            serves,
-            regions,
-            terms,
-        });
+        providers.push(def);
     }
     if providers.is_empty() {
         return Err((
@@ -631,6 +642,100 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
         providers,
         scoring,
     })
+}
+
+/// Validates one `[[provider]]` entry against the themes.
+fn provider_def(
+    entry: &RawEntry,
+    themes: &[ThemeDef],
+    analyzer: &Analyzer,
+) -> Result<ProviderDef, Problem> {
+    only_fields(
+        entry,
+        "provider",
+        &[
+            "name",
+            "description",
+            "themes",
+            "categories",
+            "serves",
+            "regions",
+            "terms",
+        ],
+    )?;
+    let id = parse_id(entry, |s| ProviderId::parse(s).map_err(|e| e.to_string()))?;
+    let Some(name) = entry.name.clone().filter(|n| !n.trim().is_empty()) else {
+        return Err((
+            entry.id.span(),
+            format!("provider `{id}` has no name: add name = \"…\""),
+        ));
+    };
+    let list = |field: &Option<Vec<raw::SpannedString>>| field.clone().unwrap_or_default();
+    let mut provider_themes = Vec::new();
+    for t in list(&entry.themes) {
+        let theme = ThemeId::parse(t.get_ref()).map_err(|e| (t.span(), e.to_string()))?;
+        if !themes.iter().any(|d| d.id == theme) {
+            return Err((
+                t.span(),
+                format!("provider `{id}` names theme `{theme}`, which no [[theme]] entry defines"),
+            ));
+        }
+        provider_themes.push(theme);
+    }
+    let categories = parse_categories(entry)?;
+    let serves = list(&entry.serves)
+        .iter()
+        .map(|c| {
+            c.get_ref()
+                .parse::<OrganizationType>()
+                .map_err(|e| (c.span(), e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let regions = list(&entry.regions)
+        .iter()
+        .map(|c| Province::parse_lenient(c.get_ref()).map_err(|e| (c.span(), e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let terms = terms(entry, analyzer)?;
+    if terms.is_empty() && provider_themes.is_empty() {
+        return Err((
+            entry.id.span(),
+            format!("provider `{id}` has no terms and no themes, so it can never be matched: add either"),
+        ));
+    }
+    Ok(ProviderDef {
+        id,
+        name,
+        description: entry.description.clone().unwrap_or_default(),
+        themes: provider_themes,
+        categories,
+        serves,
+        regions,
+        terms,
+    })
+}
+
+/// A directory record as a raw entry, so it is validated exactly like a
+/// `[[provider]]` of a taxonomy file.
+fn raw_provider(record: &ProviderRecord) -> RawEntry {
+    let spanned = |v: &[String]| Some(v.iter().map(|s| Spanned::new(0..0, s.clone())).collect());
+    RawEntry {
+        id: Spanned::new(0..0, record.id.clone()),
+        name: Some(record.name.clone()),
+        description: Some(record.description.clone()),
+        review_months: None,
+        prior: None,
+        themes: spanned(&record.themes),
+        categories: spanned(&record.categories),
+        serves: spanned(&record.serves),
+        regions: spanned(&record.regions),
+        terms: Some(
+            record
+                .terms
+                .iter()
+                .map(|(t, w)| (t.clone(), Spanned::new(0..0, *w)))
+                .collect(),
+        ),
+    }
 }
 
 /// Refuses fields that mean nothing in a section (a `serves` list on a

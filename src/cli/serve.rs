@@ -1,0 +1,137 @@
+//! `kicer serve`: resolve the settings, open the store, build the service,
+//! bind the listener and run the gRPC server until SIGINT or SIGTERM.
+
+use crate::analysis::Analyzer;
+use crate::config::{LogFormat, Overrides, ServeConfig};
+use crate::grpc::{self, ServerOptions};
+use crate::service::Service;
+use crate::store::{SledStore, StoreOptions, SystemTime};
+use crate::taxonomy::Taxonomy;
+use crate::telemetry;
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Options of `kicer serve`. Each can also come from the environment or
+/// the config file; flags win over the environment, which wins over the
+/// file.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML config file (see docs/operations.md).
+    #[arg(long, env = "KICER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "KICER_LISTEN", value_name = "IP:PORT")]
+    pub listen: Option<String>,
+    /// Data directory [default: ./data].
+    #[arg(long, env = "KICER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Taxonomy file [default: the embedded taxonomy].
+    #[arg(long, env = "KICER_TAXONOMY", value_name = "FILE")]
+    pub taxonomy: Option<PathBuf>,
+    /// Log format [default: human].
+    #[arg(long, env = "KICER_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// sled page cache in MiB [default: 64].
+    #[arg(long, env = "KICER_CACHE_MB", value_name = "MIB")]
+    pub cache_mb: Option<u64>,
+}
+
+/// Runs the server until a shutdown signal.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = ServeConfig::resolve(
+        args.config.as_deref(),
+        Overrides {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            taxonomy: args.taxonomy,
+            log_format: args.log_format,
+            cache_mb: args.cache_mb,
+        },
+    )?;
+    telemetry::init(config.log_format);
+    let analyzer = Analyzer::new();
+    let taxonomy = match &config.taxonomy {
+        Some(path) => Taxonomy::load(path, &analyzer)?,
+        None => Taxonomy::embedded(&analyzer)?,
+    };
+    let origin = taxonomy.origin().to_string();
+    let store = SledStore::open(
+        &config.data_dir,
+        StoreOptions {
+            cache_capacity_bytes: config.cache_bytes,
+            ..StoreOptions::default()
+        },
+        Arc::new(SystemTime),
+    )?;
+    let service = Arc::new(Service::open(
+        taxonomy,
+        Arc::new(store),
+        Arc::new(SystemTime),
+        config.routing.clone(),
+    )?);
+    let index = service.engine().index();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}: is another server using the port? choose another with --listen",
+                    config.listen
+                )
+            })?;
+        let address = listener.local_addr()?;
+        // Scripts and tests read the first line to find the port.
+        println!("kicer listening on {address} (gRPC, gRPC-Web, health, reflection)");
+        println!(
+            "data in {}; taxonomy {origin}; {} providers, {} experts, index v{}",
+            config.data_dir.display(),
+            index.taxonomy().providers().len(),
+            index.experts().len(),
+            index.version()
+        );
+        std::io::stdout().flush()?;
+        drop(index);
+        grpc::serve(
+            listener,
+            service,
+            shutdown_signal(),
+            ServerOptions {
+                drain_timeout: config.drain_timeout,
+                cors_origins: config.cors_origins.clone(),
+            },
+        )
+        .await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,224 @@
+//! Settings of `kicer serve`. Every setting has a built-in default; a TOML
+//! config file overrides the defaults, environment variables (`KICER_*`)
+//! override the file, and command-line flags override everything.
+
+use crate::service::RoutingPolicy;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the server listens unless told otherwise: loopback only, so a
+/// fresh install is not reachable from the network by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// Where data lives unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// sled's page cache unless told otherwise (MiB).
+pub const DEFAULT_CACHE_MB: u64 = 64;
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    #[default]
+    Human,
+    /// One JSON object per line for log collectors.
+    Json,
+}
+
+/// The config file as written; every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on.
+    pub listen: Option<String>,
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Taxonomy file.
+    pub taxonomy: Option<PathBuf>,
+    /// Log format.
+    pub log_format: Option<LogFormat>,
+    /// sled page cache in MiB.
+    pub cache_mb: Option<u64>,
+    /// Seconds in-flight requests get at shutdown.
+    pub drain_timeout_secs: Option<u64>,
+    /// Browser origins allowed through gRPC-Web (empty: any).
+    pub cors_origins: Option<Vec<String>>,
+    /// When questions are routed without the core team.
+    pub routing: Option<RoutingPolicy>,
+}
+
+/// What the command line (flags and environment) said; `None` = not given.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen` / `KICER_LISTEN`.
+    pub listen: Option<String>,
+    /// `--data-dir` / `KICER_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--taxonomy` / `KICER_TAXONOMY`.
+    pub taxonomy: Option<PathBuf>,
+    /// `--log-format` / `KICER_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
+    /// `--cache-mb` / `KICER_CACHE_MB`.
+    pub cache_mb: Option<u64>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Taxonomy file; the embedded default when `None`.
+    pub taxonomy: Option<PathBuf>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// sled page cache in bytes.
+    pub cache_bytes: u64,
+    /// Time in-flight requests get at shutdown.
+    pub drain_timeout: Duration,
+    /// Browser origins allowed through gRPC-Web.
+    pub cors_origins: Vec<String>,
+    /// Routing policy.
+    pub routing: RoutingPolicy,
+}
+
+/// Why the settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("config file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A value is not acceptable.
+    #[error("{0}")]
+    Value(String),
+}
+
+impl ServeConfig {
+    /// Resolves defaults < file < command line.
+    pub fn resolve(file: Option<&Path>, cli: Overrides) -> Result<ServeConfig, ConfigError> {
+        let from_file = match file {
+            Some(path) => load(path)?,
+            None => FileConfig::default(),
+        };
+        let listen_text = cli
+            .listen
+            .or(from_file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = listen_text.parse().map_err(|_| {
+            ConfigError::Value(format!(
+                "listen address `{listen_text}` is not IP:PORT: use e.g. 127.0.0.1:50051, or 0.0.0.0:50051 to accept connections from other machines"
+            ))
+        })?;
+        let routing = from_file.routing.unwrap_or_default();
+        routing.check().map_err(ConfigError::Value)?;
+        let cache_mb = cli
+            .cache_mb
+            .or(from_file.cache_mb)
+            .unwrap_or(DEFAULT_CACHE_MB);
+        if cache_mb == 0 {
+            return Err(ConfigError::Value(
+                "cache_mb must be at least 1 (sled needs a page cache)".into(),
+            ));
+        }
+        Ok(ServeConfig {
+            listen,
+            data_dir: cli
+                .data_dir
+                .or(from_file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            taxonomy: cli.taxonomy.or(from_file.taxonomy),
+            log_format: cli.log_format.or(from_file.log_format).unwrap_or_default(),
+            cache_bytes: cache_mb * 1024 * 1024,
+            drain_timeout: Duration::from_secs(from_file.drain_timeout_secs.unwrap_or(10)),
+            cors_origins: from_file.cors_origins.unwrap_or_default(),
+            routing,
+        })
+    }
+}
+
+fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                (
+                    before.matches('\n').count() + 1,
+                    before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                )
+            })
+            .unwrap_or((0, 0));
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {line}, column {column}: {}", e.message().trim()),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_given() {
+        let c = ServeConfig::resolve(None, Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(c.cache_bytes, DEFAULT_CACHE_MB * 1024 * 1024);
+        assert_eq!(c.routing, RoutingPolicy::default());
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kicer.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:6000\"\ndata_dir = \"/srv/kicer\"\n[routing]\nmin_confidence = 0.7\n",
+        )
+        .unwrap();
+        let c = ServeConfig::resolve(
+            Some(&path),
+            Overrides {
+                listen: Some("127.0.0.1:7000".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/kicer"));
+        assert_eq!(c.routing.min_confidence, 0.7);
+    }
+
+    #[test]
+    fn mistakes_in_the_file_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kicer.toml");
+        std::fs::write(&path, "listen = \"x\"\nlisten_port = 5\n").unwrap();
+        let err = ServeConfig::resolve(Some(&path), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        std::fs::write(&path, "listen = \"nowhere\"\n").unwrap();
+        let err = ServeConfig::resolve(Some(&path), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("IP:PORT"), "{err}");
+    }
+}

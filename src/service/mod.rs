@@ -1,0 +1,707 @@
+//! The service: what kicer does for its callers, in domain terms. It puts
+//! the engine and the store together (classify, decide, store, publish),
+//! owns the live directory (providers over the taxonomy, experts) and
+//! rebuilds the index when it changes, and hands out status events.
+//!
+//! Everything here is synchronous and knows nothing of gRPC: the `grpc`
+//! module parses requests into the types below, calls in on a blocking
+//! thread (store writes wait for an fsync), and maps [`ServiceError`] to a
+//! status in one place.
+
+mod events;
+mod routing;
+
+pub use events::{EventFilter, QuestionEvent};
+pub use routing::RoutingPolicy;
+
+use crate::analysis::Analyzer;
+use crate::domain::input::{
+    AnswerText, InputError, OrganizationName, QuestionText, Reason, RequestId,
+};
+use crate::domain::{
+    ActionKind, Category, Expert, ExpertId, ExpertRecord, OrganizationType, ProviderChange,
+    ProviderId, ProviderRecord, Province,
+};
+use crate::engine::{Classification, Engine, Query};
+use crate::index::IndexError;
+use crate::store::{
+    Action, Change, ClassificationSnapshot, Event, LeadTimeGroup, LeadTimeQuery, ListFilter,
+    NewQuestion, OpenAge, Page, PageRequest, Question, QuestionId, QueueEntry, Store, StoreError,
+    TimeSource,
+};
+use crate::taxonomy::{ProviderError, Taxonomy};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// Why a service call failed. Each variant maps to one gRPC status code in
+/// `grpc::status`; messages say what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A text field is empty, too long or malformed.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Another request value is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// A provider record cannot be used.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// Something named does not exist.
+    #[error("{what} `{id}` does not exist: {hint}")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+        /// How to find valid ids.
+        hint: &'static str,
+    },
+    /// A create named an id that is taken.
+    #[error("{what} `{id}` already exists: update it instead, or choose another id")]
+    AlreadyExists {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The directory could not be turned into an index.
+    #[error("the directory cannot be indexed: {0}")]
+    Index(#[from] IndexError),
+}
+
+/// A question as a portal submits it, validated.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The question.
+    pub text: QuestionText,
+    /// Asking organisation.
+    pub organization_name: OrganizationName,
+    /// Its type.
+    pub organization_type: OrganizationType,
+    /// Its province.
+    pub region: Option<Province>,
+    /// The portal it came through.
+    pub portal: Option<String>,
+    /// Idempotency key.
+    pub request_id: Option<RequestId>,
+    /// Impact 1..=5.
+    pub impact: u8,
+    /// Effort 1..=5.
+    pub effort: u8,
+    /// Who submitted.
+    pub actor: Option<String>,
+}
+
+/// What a submit produced.
+#[derive(Debug, Clone)]
+pub struct SubmitOutcome {
+    /// The stored question.
+    pub question: Question,
+    /// The engine's full classification, when this call stored the
+    /// question (a repeated request id returns the stored one only).
+    pub classification: Option<Classification>,
+    /// Whether this call stored it.
+    pub created: bool,
+}
+
+/// A lifecycle request, validated.
+#[derive(Debug, Clone)]
+pub enum Lifecycle {
+    /// Assign (core team), optionally correcting the category.
+    Route {
+        /// Corrected category.
+        category: Option<Category>,
+        /// Provider.
+        provider: Option<ProviderId>,
+        /// Expert.
+        expert: Option<ExpertId>,
+    },
+    /// Refuse; needs a reason.
+    Reject,
+    /// Link to the original.
+    MarkDuplicate(QuestionId),
+    /// The assignee takes it.
+    Accept,
+    /// The assignee gives it back; needs a reason.
+    Decline,
+    /// Wait for the asker.
+    WaitForAsker,
+    /// The asker replied.
+    Resume,
+    /// Answer.
+    Answer {
+        /// Answer text.
+        text: AnswerText,
+        /// Sources.
+        sources: Vec<String>,
+        /// Review date (ms).
+        review_after_ms: Option<i64>,
+    },
+    /// Close.
+    Close,
+    /// Reopen.
+    Reopen,
+}
+
+/// Who asks for a change, why, and which version they saw.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Who.
+    pub actor: Option<String>,
+    /// Why.
+    pub reason: Option<Reason>,
+    /// The version the caller read (from the etag).
+    pub expected_version: Option<u64>,
+}
+
+/// Default actor when a caller does not say who they are.
+const ANONYMOUS: &str = "api";
+
+/// The service. One per process, shared by every request.
+pub struct Service {
+    engine: Engine,
+    /// The taxonomy as loaded, before the directory's provider changes.
+    base: Taxonomy,
+    store: Arc<dyn Store>,
+    time: Arc<dyn TimeSource>,
+    policy: RoutingPolicy,
+    events: broadcast::Sender<QuestionEvent>,
+    /// Serialises directory changes with their index rebuild, so the index
+    /// always reflects the last change (requests never take it).
+    directory: Mutex<()>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("engine", &self.engine)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many events a slow watcher may fall behind before it misses some.
+const EVENT_BUFFER: usize = 4096;
+
+impl Service {
+    /// Builds the service over a store: the index is built from the
+    /// taxonomy with the stored directory (provider changes and experts).
+    pub fn open(
+        taxonomy: Taxonomy,
+        store: Arc<dyn Store>,
+        time: Arc<dyn TimeSource>,
+        policy: RoutingPolicy,
+    ) -> Result<Service, ServiceError> {
+        let analyzer = Analyzer::new();
+        let (live, experts) = directory_of(&taxonomy, store.as_ref(), &analyzer)?;
+        let engine = Engine::new(live, experts)?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Ok(Service {
+            engine,
+            base: taxonomy,
+            store,
+            time,
+            policy,
+            events,
+            directory: Mutex::new(()),
+        })
+    }
+
+    /// The engine (for classification outside the lifecycle).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Classifies a text; nothing is stored.
+    pub fn classify(
+        &self,
+        text: &QuestionText,
+        organization_type: Option<OrganizationType>,
+        region: Option<Province>,
+    ) -> Classification {
+        self.engine.classify(&Query {
+            text: text.as_str(),
+            organization_type,
+            region,
+            language: None,
+        })
+    }
+
+    /// Classifies, decides and stores a new question, then announces it.
+    pub fn submit(&self, s: Submission) -> Result<SubmitOutcome, ServiceError> {
+        let c = self.classify(&s.text, Some(s.organization_type), s.region);
+        let decision = self.policy.decide(&c);
+        let actor = s.actor.clone().unwrap_or_else(|| ANONYMOUS.to_string());
+        let submitted = self.store.submit(NewQuestion {
+            text: s.text.into_string(),
+            organization_name: s.organization_name.into_string(),
+            organization_type: s.organization_type,
+            region: s.region,
+            portal: s.portal.unwrap_or_default(),
+            request_id: s.request_id.map(|r| r.as_str().to_string()),
+            classification: snapshot(&c),
+            decision,
+            impact: s.impact,
+            effort: s.effort,
+            actor,
+        })?;
+        if submitted.created {
+            if let Ok(history) = self.store.history(submitted.question.id) {
+                for event in &history {
+                    self.publish(&submitted.question, event);
+                }
+            }
+        }
+        Ok(SubmitOutcome {
+            created: submitted.created,
+            classification: submitted.created.then_some(c),
+            question: submitted.question,
+        })
+    }
+
+    /// One question.
+    pub fn get(&self, id: QuestionId) -> Result<Question, ServiceError> {
+        Ok(self.store.get(id)?)
+    }
+
+    /// A question's history.
+    pub fn history(&self, id: QuestionId) -> Result<Vec<Event>, ServiceError> {
+        Ok(self.store.history(id)?)
+    }
+
+    /// Questions matching a filter, paged.
+    pub fn list(
+        &self,
+        filter: &ListFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Question>, ServiceError> {
+        Ok(self.store.list(filter, page)?)
+    }
+
+    /// The triage queue, paged.
+    pub fn queue(&self, page: &PageRequest) -> Result<Page<QueueEntry>, ServiceError> {
+        Ok(self.store.triage_queue(page)?)
+    }
+
+    /// Applies a lifecycle action and announces it.
+    pub fn act(
+        &self,
+        id: QuestionId,
+        action: Lifecycle,
+        request: Request,
+    ) -> Result<Question, ServiceError> {
+        let action = match action {
+            Lifecycle::Route {
+                category,
+                provider,
+                expert,
+            } => {
+                if provider.is_none() && expert.is_none() {
+                    return Err(ServiceError::Invalid(
+                        "routing needs a provider_id or an expert_id (or both)".into(),
+                    ));
+                }
+                let index = self.engine.index();
+                if let Some(p) = &provider {
+                    if index.taxonomy().provider(p).is_none() {
+                        return Err(not_found_provider(p.as_str()));
+                    }
+                }
+                if let Some(e) = &expert {
+                    if !index.experts().iter().any(|x| x.id() == e) {
+                        return Err(not_found_expert(e.as_str()));
+                    }
+                }
+                Action::Route {
+                    category,
+                    provider,
+                    expert,
+                }
+            }
+            Lifecycle::Reject => {
+                require_reason(&request, ActionKind::Reject)?;
+                Action::Reject
+            }
+            Lifecycle::Decline => {
+                require_reason(&request, ActionKind::Decline)?;
+                Action::Decline
+            }
+            Lifecycle::MarkDuplicate(original) => {
+                if original == id {
+                    return Err(ServiceError::Invalid(format!(
+                        "{id} cannot be a duplicate of itself: give the id of the earlier question"
+                    )));
+                }
+                self.store.get(original).map_err(|e| match e {
+                    StoreError::NotFound(_) => ServiceError::NotFound {
+                        what: "original question",
+                        id: original.to_string(),
+                        hint: "give the id of an earlier question (ids look like q42)",
+                    },
+                    other => other.into(),
+                })?;
+                Action::MarkDuplicate { original }
+            }
+            Lifecycle::Accept => Action::Accept,
+            Lifecycle::WaitForAsker => Action::WaitForAsker,
+            Lifecycle::Resume => Action::Resume,
+            Lifecycle::Answer {
+                text,
+                sources,
+                review_after_ms,
+            } => Action::Answer {
+                text: text.into_string(),
+                sources,
+                review_after_ms,
+            },
+            Lifecycle::Close => Action::Close,
+            Lifecycle::Reopen => Action::Reopen,
+        };
+        let question = self.store.apply(
+            id,
+            Change {
+                action,
+                actor: request.actor.unwrap_or_else(|| ANONYMOUS.to_string()),
+                reason: request.reason.map(Reason::into_string),
+                expected_version: request.expected_version,
+            },
+        )?;
+        if let Some(event) = self.store.history(id)?.last() {
+            self.publish(&question, event);
+        }
+        Ok(question)
+    }
+
+    /// Lead-time percentiles; `groups` keeps only the named groups.
+    pub fn lead_times(
+        &self,
+        query: &LeadTimeQuery,
+        groups: &[String],
+    ) -> Result<Vec<LeadTimeGroup>, ServiceError> {
+        if query.from_month > query.to_month {
+            return Err(ServiceError::Invalid(format!(
+                "from_month {} is after to_month {}: swap them",
+                month_text(query.from_month),
+                month_text(query.to_month)
+            )));
+        }
+        let mut out = self.store.lead_times(query)?;
+        if !groups.is_empty() {
+            out.retain(|g| groups.iter().any(|w| w.eq_ignore_ascii_case(&g.group)));
+        }
+        Ok(out)
+    }
+
+    /// The month (`yyyymm`) of now and of eleven months before: the default
+    /// lead-time range.
+    pub fn last_twelve_months(&self) -> (u32, u32) {
+        let to = crate::domain::worktime::month_of(self.time.now_ms());
+        let (y, m) = (to / 100, to % 100);
+        let from = if m == 12 {
+            y * 100 + 1
+        } else {
+            (y - 1) * 100 + m + 1
+        };
+        (from, to)
+    }
+
+    /// Open questions per status (and category) with ages.
+    pub fn queue_stats(&self) -> Result<Vec<OpenAge>, ServiceError> {
+        Ok(self.store.open_ages()?)
+    }
+
+    /// A receiver of every status event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<QuestionEvent> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, question: &Question, event: &Event) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.events.send(QuestionEvent::of(question, event));
+    }
+
+    // ---- directory ----
+
+    /// Every provider routing uses now.
+    pub fn providers(&self) -> Vec<ProviderRecord> {
+        self.engine
+            .taxonomy()
+            .providers()
+            .iter()
+            .map(|p| p.to_record())
+            .collect()
+    }
+
+    /// One provider.
+    pub fn provider(&self, id: &str) -> Result<ProviderRecord, ServiceError> {
+        self.providers()
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| not_found_provider(id))
+    }
+
+    /// Adds a provider (`create`) or replaces one (`!create`); the index is
+    /// rebuilt before this returns.
+    pub fn put_provider(
+        &self,
+        record: ProviderRecord,
+        create: bool,
+    ) -> Result<(ProviderRecord, u64), ServiceError> {
+        let _guard = self.lock_directory();
+        let exists = self
+            .engine
+            .taxonomy()
+            .providers()
+            .iter()
+            .any(|p| p.id().as_str() == record.id);
+        match (create, exists) {
+            (true, true) => {
+                return Err(ServiceError::AlreadyExists {
+                    what: "provider",
+                    id: record.id,
+                })
+            }
+            (false, false) => return Err(not_found_provider(&record.id)),
+            _ => {}
+        }
+        let def = self.base.check_provider(&record, self.engine.analyzer())?;
+        let record = def.to_record();
+        self.store
+            .put_provider_change(&ProviderChange::Put(record.clone()))?;
+        let version = self.rebuild_locked()?;
+        Ok((record, version))
+    }
+
+    /// Removes a provider from routing; questions assigned to it keep it.
+    pub fn delete_provider(&self, id: &str) -> Result<u64, ServiceError> {
+        let _guard = self.lock_directory();
+        let live = self.engine.taxonomy();
+        if !live.providers().iter().any(|p| p.id().as_str() == id) {
+            return Err(not_found_provider(id));
+        }
+        if live.providers().len() == 1 {
+            return Err(ServiceError::Invalid(format!(
+                "provider `{id}` is the last one: routing needs at least one provider, add another first"
+            )));
+        }
+        self.store
+            .put_provider_change(&ProviderChange::Removed(id.to_string()))?;
+        self.rebuild_locked()
+    }
+
+    /// The expert directory, ordered by id, paged by the last id seen.
+    pub fn experts(
+        &self,
+        after: Option<&str>,
+        size: usize,
+    ) -> Result<(Vec<ExpertRecord>, Option<String>), ServiceError> {
+        let mut all = self.store.experts()?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        let start = match after {
+            Some(last) => all.partition_point(|e| e.id.as_str() <= last),
+            None => 0,
+        };
+        let page: Vec<ExpertRecord> = all.iter().skip(start).take(size).cloned().collect();
+        let next = (start + page.len() < all.len())
+            .then(|| page.last().map(|e| e.id.clone()))
+            .flatten();
+        Ok((page, next))
+    }
+
+    /// One expert.
+    pub fn expert(&self, id: &str) -> Result<ExpertRecord, ServiceError> {
+        self.store
+            .experts()?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| not_found_expert(id))
+    }
+
+    /// Adds (`create`) or replaces an expert; the index is rebuilt before
+    /// this returns.
+    pub fn put_expert(
+        &self,
+        record: ExpertRecord,
+        create: bool,
+    ) -> Result<(ExpertRecord, u64), ServiceError> {
+        let _guard = self.lock_directory();
+        let exists = self.store.experts()?.iter().any(|e| e.id == record.id);
+        match (create, exists) {
+            (true, true) => {
+                return Err(ServiceError::AlreadyExists {
+                    what: "expert",
+                    id: record.id,
+                })
+            }
+            (false, false) => return Err(not_found_expert(&record.id)),
+            _ => {}
+        }
+        self.check_expert(&record)?;
+        self.store.put_expert(&record)?;
+        let version = self.rebuild_locked()?;
+        Ok((record, version))
+    }
+
+    /// Adds or replaces many experts with one index rebuild. Every record
+    /// is checked before any is stored, so a bad file changes nothing.
+    /// Returns (created, updated, index version).
+    pub fn import_experts(
+        &self,
+        records: Vec<ExpertRecord>,
+    ) -> Result<(u64, u64, u64), ServiceError> {
+        let _guard = self.lock_directory();
+        let mut seen = BTreeMap::new();
+        for (n, r) in records.iter().enumerate() {
+            self.check_expert(r).map_err(|e| {
+                ServiceError::Invalid(format!("expert {} of the import: {e}", n + 1))
+            })?;
+            if seen.insert(r.id.clone(), n).is_some() {
+                return Err(ServiceError::Invalid(format!(
+                    "expert `{}` appears twice in the import: ids must be unique",
+                    r.id
+                )));
+            }
+        }
+        let existing: std::collections::HashSet<String> =
+            self.store.experts()?.into_iter().map(|e| e.id).collect();
+        let updated = records.iter().filter(|r| existing.contains(&r.id)).count() as u64;
+        let created = records.len() as u64 - updated;
+        self.store.put_experts(&records)?;
+        let version = self.rebuild_locked()?;
+        Ok((created, updated, version))
+    }
+
+    /// Removes an expert from the directory and from routing.
+    pub fn delete_expert(&self, id: &str) -> Result<u64, ServiceError> {
+        let _guard = self.lock_directory();
+        let parsed = ExpertId::parse(id).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        if !self.store.delete_expert(&parsed)? {
+            return Err(not_found_expert(id));
+        }
+        self.rebuild_locked()
+    }
+
+    /// Whether an expert takes questions now.
+    pub fn set_availability(
+        &self,
+        id: &str,
+        available: bool,
+    ) -> Result<(ExpertRecord, u64), ServiceError> {
+        let mut record = self.expert(id)?;
+        record.available = available;
+        self.put_expert(record, false)
+    }
+
+    fn check_expert(&self, record: &ExpertRecord) -> Result<(), ServiceError> {
+        let expert =
+            Expert::try_from(record.clone()).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let taxonomy = self.engine.taxonomy();
+        if let Some(theme) = expert.themes().iter().find(|t| taxonomy.theme(t).is_none()) {
+            let known: Vec<&str> = taxonomy.themes().iter().map(|t| t.id().as_str()).collect();
+            return Err(ServiceError::Invalid(format!(
+                "expert `{}` names theme `{theme}`, which the taxonomy does not define: use one of {}",
+                record.id,
+                known.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn lock_directory(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guard protects no data, only ordering.
+        self.directory.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rebuilds the index from the stored directory; the caller holds the
+    /// directory lock.
+    fn rebuild_locked(&self) -> Result<u64, ServiceError> {
+        let (live, experts) =
+            directory_of(&self.base, self.store.as_ref(), self.engine.analyzer())?;
+        Ok(self.engine.rebuild(Some(live), experts)?)
+    }
+}
+
+/// The taxonomy with the stored provider changes, and the stored experts.
+fn directory_of(
+    base: &Taxonomy,
+    store: &dyn Store,
+    analyzer: &Analyzer,
+) -> Result<(Taxonomy, Vec<Expert>), ServiceError> {
+    let live = base.with_provider_changes(&store.provider_changes()?, analyzer)?;
+    let experts = store
+        .experts()?
+        .into_iter()
+        .map(|r| {
+            Expert::try_from(r).map_err(|e| {
+                ServiceError::Store(StoreError::Corrupt {
+                    key: "expert directory".into(),
+                    reason: e.to_string(),
+                })
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((live, experts))
+}
+
+/// What the store keeps of a classification.
+fn snapshot(c: &Classification) -> ClassificationSnapshot {
+    ClassificationSnapshot {
+        category: c.category,
+        confidence: c.confidence,
+        themes: c.themes.iter().map(|t| t.id.clone()).collect(),
+        knowledge_kind: c.knowledge_kind,
+        providers: c
+            .providers
+            .iter()
+            .filter_map(|p| ProviderId::parse(&p.id).ok())
+            .collect(),
+        experts: c
+            .experts
+            .iter()
+            .filter_map(|e| ExpertId::parse(&e.id).ok())
+            .collect(),
+        index_version: c.index_version,
+    }
+}
+
+fn require_reason(request: &Request, action: ActionKind) -> Result<(), ServiceError> {
+    if request.reason.is_none() {
+        return Err(ServiceError::Invalid(format!(
+            "{action} needs a reason: say why, the core team reads it in the history"
+        )));
+    }
+    Ok(())
+}
+
+fn not_found_provider(id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        what: "provider",
+        id: id.to_string(),
+        hint: "list the providers (`kicer providers`, ListProviders) for valid ids",
+    }
+}
+
+fn not_found_expert(id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        what: "expert",
+        id: id.to_string(),
+        hint: "list the experts (`kicer experts list`, ListExperts) for valid ids",
+    }
+}
+
+/// `yyyymm` as `YYYY-MM`.
+pub fn month_text(month: u32) -> String {
+    format!("{:04}-{:02}", month / 100, month % 100)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+use super::*;
+use crate::domain::Status;
+use crate::store::{ManualTime, SledStore, StoreOptions};
+
+/// Monday 2 March 2026, 09:00 in Amsterdam.
+const START: i64 = 1_772_438_400_000;
+
+struct Fixture {
+    service: Service,
+    time: Arc<ManualTime>,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let time = Arc::new(ManualTime::new(START));
+    let store = SledStore::open(
+        dir.path(),
+        StoreOptions {
+            durable: false,
+            ..StoreOptions::default()
+        },
+        time.clone(),
+    )
+    .unwrap();
+    let taxonomy = Taxonomy::embedded(&Analyzer::new()).unwrap();
+    let service = Service::open(
+        taxonomy,
+        Arc::new(store),
+        time.clone(),
+        RoutingPolicy::default(),
+    )
+    .unwrap();
+    Fixture {
+        service,
+        time,
+        _dir: dir,
+    }
+}
+
+fn submission(text: &str) -> Submission {
+    Submission {
+        text: QuestionText::parse(text).unwrap(),
+        organization_name: OrganizationName::parse("Gemeente Zwolle").unwrap(),
+        organization_type: OrganizationType::Gemeente,
+        region: Some(Province::Overijssel),
+        portal: None,
+        request_id: None,
+        impact: 3,
+        effort: 3,
+        actor: None,
+    }
+}
+
+fn expert(id: &str, terms: &[&str]) -> ExpertRecord {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "name": id, "expertise": terms,
+    }))
+    .unwrap()
+}
+
+const CLEAR: &str = "Hoe halen we onze circulaire-inkoopdoelstellingen? Welke criteria gebruiken we bij aanbestedingen?";
+
+#[test]
+fn a_confident_question_is_routed_and_a_vague_one_waits_in_triage_with_a_reason() {
+    let f = fixture();
+    let routed = f.service.submit(submission(CLEAR)).unwrap();
+    assert_eq!(routed.question.status, Status::Routed);
+    assert!(routed.question.provider.is_some());
+    assert!(routed.classification.is_some());
+    let vague = f
+        .service
+        .submit(submission("Wat is het eigenlijk?"))
+        .unwrap();
+    assert_eq!(vague.question.status, Status::Triage);
+    assert!(vague
+        .question
+        .triage_reason
+        .unwrap()
+        .contains("no evidence"));
+}
+
+#[test]
+fn the_policy_sends_uncertain_categories_to_triage() {
+    let f = fixture();
+    let text = QuestionText::parse(CLEAR).unwrap();
+    let mut c = f
+        .service
+        .classify(&text, Some(OrganizationType::Gemeente), None);
+    let strict = RoutingPolicy {
+        min_confidence: 1.0,
+        ..RoutingPolicy::default()
+    };
+    match strict.decide(&c) {
+        crate::store::Decision::Triage { reason } => {
+            assert!(reason.contains("uncertain"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    c.providers.clear();
+    match RoutingPolicy::default().decide(&c) {
+        crate::store::Decision::Triage { reason } => {
+            assert!(reason.contains("no provider"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(RoutingPolicy {
+        min_confidence: 1.5,
+        ..RoutingPolicy::default()
+    }
+    .check()
+    .is_err());
+}
+
+#[test]
+fn submits_and_changes_are_announced_to_subscribers_in_order() {
+    let f = fixture();
+    let mut rx = f.service.subscribe();
+    let q = f.service.submit(submission(CLEAR)).unwrap().question;
+    f.service
+        .act(q.id, Lifecycle::Accept, Request::default())
+        .unwrap();
+    let statuses: Vec<Status> = (0..3).map(|_| rx.try_recv().unwrap().to).collect();
+    assert_eq!(
+        statuses,
+        [Status::Received, Status::Routed, Status::InProgress]
+    );
+    assert!(rx.try_recv().is_err());
+}
+
+#[test]
+fn reject_and_decline_need_a_reason_and_nothing_is_written_without_one() {
+    let f = fixture();
+    let q = f.service.submit(submission(CLEAR)).unwrap().question;
+    let err = f
+        .service
+        .act(q.id, Lifecycle::Decline, Request::default())
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Invalid(_)), "{err}");
+    assert_eq!(f.service.get(q.id).unwrap().version, q.version);
+}
+
+#[test]
+fn a_question_cannot_duplicate_itself_or_a_missing_one() {
+    let f = fixture();
+    let q = f
+        .service
+        .submit(submission("Wat is het eigenlijk?"))
+        .unwrap()
+        .question;
+    assert!(matches!(
+        f.service
+            .act(q.id, Lifecycle::MarkDuplicate(q.id), Request::default()),
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(matches!(
+        f.service.act(
+            q.id,
+            Lifecycle::MarkDuplicate(QuestionId::new(99)),
+            Request::default()
+        ),
+        Err(ServiceError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn experts_are_created_once_updated_when_present_and_paged_by_id() {
+    let f = fixture();
+    for id in ["b", "a", "c"] {
+        f.service
+            .put_expert(expert(id, &["textiel"]), true)
+            .unwrap();
+    }
+    assert!(matches!(
+        f.service.put_expert(expert("a", &["hout"]), true),
+        Err(ServiceError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        f.service.put_expert(expert("zz", &["hout"]), false),
+        Err(ServiceError::NotFound { .. })
+    ));
+    let (page, next) = f.service.experts(None, 2).unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let (rest, end) = f.service.experts(next.as_deref(), 2).unwrap();
+    assert_eq!(
+        rest.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["c"]
+    );
+    assert_eq!(end, None);
+}
+
+#[test]
+fn an_import_with_one_bad_record_stores_none_of_them() {
+    let f = fixture();
+    let mut bad = expert("bad", &["hout"]);
+    bad.themes = vec!["no-such-theme".into()];
+    let err = f
+        .service
+        .import_experts(vec![expert("good", &["hout"]), bad])
+        .unwrap_err();
+    assert!(err.to_string().contains("expert 2 of the import"), "{err}");
+    assert!(f.service.experts(None, 10).unwrap().0.is_empty());
+    let (created, updated, _) = f
+        .service
+        .import_experts(vec![expert("good", &["hout"])])
+        .unwrap();
+    assert_eq!((created, updated), (1, 0));
+    let (created, updated, _) = f
+        .service
+        .import_experts(vec![expert("good", &["hout"]), expert("new", &["glas"])])
+        .unwrap();
+    assert_eq!((created, updated), (1, 1));
+}
+
+#[test]
+fn provider_changes_survive_a_restart_of_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = Arc::new(ManualTime::new(START));
+    let open = || {
+        let store = SledStore::open(dir.path(), StoreOptions::default(), time.clone()).unwrap();
+        let taxonomy = Taxonomy::embedded(&Analyzer::new()).unwrap();
+        Service::open(
+            taxonomy,
+            Arc::new(store),
+            time.clone(),
+            RoutingPolicy::default(),
+        )
+        .unwrap()
+    };
+    let record = ProviderRecord {
+        id: "matras-collectief".into(),
+        name: "Matras Collectief".into(),
+        description: String::new(),
+        themes: vec![],
+        categories: vec![],
+        serves: vec![],
+        regions: vec![],
+        terms: [("matrassen".to_string(), 3.0)].into_iter().collect(),
+    };
+    {
+        let s = open();
+        s.put_provider(record, true).unwrap();
+        s.delete_provider("vng").unwrap();
+    }
+    let s = open();
+    assert!(s.provider("matras-collectief").is_ok());
+    assert!(matches!(
+        s.provider("vng"),
+        Err(ServiceError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn the_default_lead_time_range_is_the_last_twelve_months() {
+    let f = fixture();
+    assert_eq!(f.service.last_twelve_months(), (202504, 202603));
+    f.time.set(1_798_761_600_000); // 2027-01-01 01:00 Amsterdam
+    assert_eq!(f.service.last_twelve_months(), (202602, 202701));
+}

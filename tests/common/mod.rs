@@ -1,0 +1,205 @@
+//! One way to start kicer for a test: [`spawn_app`] runs the real server
+//! in-process on an ephemeral port with a hand-set clock and a fresh data
+//! directory; [`spawn_binary`] runs the real `kicer serve` process for the
+//! tests that signal, kill and restart it.
+
+#![allow(dead_code)] // each test file uses part of the helpers
+
+use kicer::analysis::Analyzer;
+use kicer::grpc::proto::directory_service_client::DirectoryServiceClient;
+use kicer::grpc::proto::insights_service_client::InsightsServiceClient;
+use kicer::grpc::proto::question_service_client::QuestionServiceClient;
+use kicer::grpc::proto::triage_service_client::TriageServiceClient;
+use kicer::grpc::{self, proto, ServeError, ServerOptions};
+use kicer::service::{RoutingPolicy, Service};
+use kicer::store::{ManualTime, SledStore, StoreOptions};
+use kicer::taxonomy::Taxonomy;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// Monday 2 March 2026, 09:00 in Amsterdam: inside working hours.
+pub const START_MS: i64 = 1_772_438_400_000;
+
+/// A question the engine routes on its own (confident, procurement).
+pub const CLEAR_QUESTION: &str = "Hoe halen we onze circulaire-inkoopdoelstellingen? Welke criteria gebruiken we bij aanbestedingen?";
+/// A question with no evidence at all: it goes to triage.
+pub const VAGUE_QUESTION: &str = "Wat is het eigenlijk?";
+
+/// A running in-process server and clients for it.
+pub struct TestApp {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// The clock of the server.
+    pub time: Arc<ManualTime>,
+    /// Clients.
+    pub questions: QuestionServiceClient<Channel>,
+    pub triage: TriageServiceClient<Channel>,
+    pub directory: DirectoryServiceClient<Channel>,
+    pub insights: InsightsServiceClient<Channel>,
+    /// A channel for other clients (health).
+    pub channel: Channel,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), ServeError>>>,
+    dir: TempDir,
+}
+
+/// Starts the server on port 0 with a fresh store.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let time = Arc::new(ManualTime::new(START_MS));
+    let store = SledStore::open(
+        &dir.path().join("data"),
+        StoreOptions::default(),
+        time.clone(),
+    )
+    .expect("store opens");
+    let taxonomy = Taxonomy::embedded(&Analyzer::new()).expect("embedded taxonomy");
+    let service = Arc::new(
+        Service::open(
+            taxonomy,
+            Arc::new(store),
+            time.clone(),
+            RoutingPolicy::default(),
+        )
+        .expect("service opens"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let address = listener.local_addr().expect("address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(grpc::serve(
+        listener,
+        service,
+        async {
+            let _ = stopped.await;
+        },
+        ServerOptions {
+            drain_timeout: Duration::from_secs(2),
+            ..ServerOptions::default()
+        },
+    ));
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("url")
+        .connect()
+        .await
+        .expect("server accepts connections");
+    TestApp {
+        address,
+        time,
+        questions: QuestionServiceClient::new(channel.clone()),
+        triage: TriageServiceClient::new(channel.clone()),
+        directory: DirectoryServiceClient::new(channel.clone()),
+        insights: InsightsServiceClient::new(channel.clone()),
+        channel,
+        stop: Some(stop),
+        server: Some(server),
+        dir,
+    }
+}
+
+impl TestApp {
+    /// Submits a question as a municipality.
+    pub async fn submit(&mut self, text: &str) -> proto::Question {
+        self.questions
+            .submit_question(submit_request(text))
+            .await
+            .expect("submit succeeds")
+            .into_inner()
+    }
+
+    /// Sends the shutdown signal and waits for the server to stop.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.server.take() {
+            Some(handle) => handle.await.expect("server task does not panic"),
+            None => Ok(()),
+        }
+    }
+
+    /// The data directory's parent (kept until the app is dropped).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A submit request from a municipality.
+pub fn submit_request(text: &str) -> proto::SubmitQuestionRequest {
+    proto::SubmitQuestionRequest {
+        text: text.into(),
+        organization_name: "Gemeente Zwolle".into(),
+        organization_type: proto::OrganizationType::Gemeente as i32,
+        region: "Overijssel".into(),
+        portal: "test".into(),
+        ..Default::default()
+    }
+}
+
+/// A running `kicer serve` process.
+pub struct BinaryApp {
+    /// The process.
+    pub child: Child,
+    /// Its URL.
+    pub url: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+}
+
+/// Starts `kicer serve --listen 127.0.0.1:0 --data-dir DIR` and reads the
+/// address it prints.
+pub fn spawn_binary(data_dir: &Path) -> BinaryApp {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kicer"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("KICER_CONFIG")
+        .env_remove("KICER_TAXONOMY")
+        .env_remove("KICER_LISTEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kicer serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("the server prints its address");
+    let address = first
+        .split_whitespace()
+        .nth(3)
+        .unwrap_or_else(|| panic!("no address in `{first}`"))
+        .to_string();
+    BinaryApp {
+        child,
+        url: format!("http://{address}"),
+        data_dir: data_dir.to_path_buf(),
+    }
+}
+
+impl BinaryApp {
+    /// Runs a `kicer` client command against this server.
+    pub fn kicer(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_kicer"))
+            .args(args)
+            .env("KICER_SERVER", &self.url)
+            .env("KICER_ACTOR", "tester")
+            .output()
+            .expect("kicer runs")
+    }
+}
+
+impl Drop for BinaryApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
