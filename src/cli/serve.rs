@@ -87,16 +87,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 )
             })?;
         let address = listener.local_addr()?;
-        // Scripts and tests read the first line to find the port.
-        println!("kicer listening on {address} (gRPC, gRPC-Web, health, reflection)");
-        println!(
+        // Scripts and tests read the first line to find the port. A closed
+        // stdout (a supervisor that stopped reading) must not stop the
+        // server, so write errors are ignored.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "kicer listening on {address} (gRPC, gRPC-Web, health, reflection)"
+        );
+        let _ = writeln!(
+            out,
             "data in {}; taxonomy {origin}; {} providers, {} experts, index v{}",
             config.data_dir.display(),
             index.taxonomy().providers().len(),
             index.experts().len(),
             index.version()
         );
-        std::io::stdout().flush()?;
+        let _ = out.flush();
+        drop(out);
         drop(index);
         grpc::serve(
             listener,

@@ -1,0 +1,123 @@
+"""A client that is not part of kicer: Python grpcio with server reflection.
+
+It knows no .proto file. It asks the server for its descriptors (reflection
+v1alpha, the only version grpcio-reflection speaks), builds the messages
+from them, and checks that submit, classify, list, triage routing, lead
+times, health and an error code work as documented.
+
+    python .ci/external_client.py 127.0.0.1:50051
+"""
+
+import sys
+
+import grpc
+from google.protobuf import descriptor_pool, json_format, message_factory
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+
+class Api:
+    """Calls any method of the server by name, with messages from reflection."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.db = ProtoReflectionDescriptorDatabase(channel)
+        self.pool = descriptor_pool.DescriptorPool(self.db)
+
+    def services(self):
+        return set(self.db.get_services())
+
+    def message(self, full_name, **fields):
+        cls = message_factory.GetMessageClass(self.pool.FindMessageTypeByName(full_name))
+        return json_format.ParseDict(fields, cls())
+
+    def call(self, service, method, **fields):
+        desc = self.pool.FindServiceByName(service).FindMethodByName(method)
+        request = self.message(desc.input_type.full_name, **fields)
+        response_cls = message_factory.GetMessageClass(desc.output_type)
+        rpc = self.channel.unary_unary(
+            f"/{service}/{method}",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=response_cls.FromString,
+        )
+        return json_format.MessageToDict(rpc(request, timeout=10), preserving_proto_field_name=True)
+
+
+def check(condition, what):
+    if not condition:
+        print(f"FAILED: {what}", file=sys.stderr)
+        sys.exit(1)
+    print(f"ok: {what}")
+
+
+def main(address):
+    channel = grpc.insecure_channel(address)
+    grpc.channel_ready_future(channel).result(timeout=15)
+    api = Api(channel)
+
+    services = api.services()
+    for name in ["kicer.v1.QuestionService", "kicer.v1.TriageService",
+                 "kicer.v1.DirectoryService", "kicer.v1.InsightsService",
+                 "grpc.health.v1.Health"]:
+        check(name in services, f"reflection lists {name}")
+
+    health = health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service="kicer.v1.QuestionService"), timeout=10)
+    check(health.status == health_pb2.HealthCheckResponse.SERVING, "health says SERVING")
+
+    q = "kicer.v1.QuestionService"
+    routed = api.call(q, "SubmitQuestion",
+                      text="Hoe halen we onze circulaire-inkoopdoelstellingen? Welke criteria gebruiken we bij aanbestedingen?",
+                      organization_name="Gemeente Zwolle", organization_type="ORGANIZATION_TYPE_GEMEENTE",
+                      region="Overijssel", portal="external-client", request_id="ci-external-1")
+    check(routed["status"] == "STATUS_ROUTED", f"a clear question is routed ({routed['status']})")
+    check(routed["classification"]["category"] == "CATEGORY_EXECUTION", "it is classified EXECUTION")
+    check(routed.get("provider_id") == "pianoo", f"and assigned to pianoo ({routed.get('provider_id')})")
+    again = api.call(q, "SubmitQuestion",
+                     text="Hoe halen we onze circulaire-inkoopdoelstellingen? Welke criteria gebruiken we bij aanbestedingen?",
+                     organization_name="Gemeente Zwolle", organization_type="ORGANIZATION_TYPE_GEMEENTE",
+                     request_id="ci-external-1")
+    check(again["id"] == routed["id"], "a repeated request_id returns the same question")
+
+    c = api.call(q, "ClassifyQuestion",
+                 text="Welke subsidies zijn er voor circulaire bouwprojecten van de provincie?",
+                 organization_type="ORGANIZATION_TYPE_PROVINCIE")
+    check(c.get("category") in {"CATEGORY_EXECUTION", "CATEGORY_SPECIFIC", "CATEGORY_STRATEGY", "CATEGORY_COLLABORATION"},
+          f"ClassifyQuestion answers a category ({c.get('category')})")
+    check(len(c.get("providers", [])) > 0 and c["providers"][0].get("matched_terms"),
+          "with ranked providers and the terms that counted")
+
+    vague = api.call(q, "SubmitQuestion", text="Wat is het eigenlijk?", organization_name="Waterschap Vallei",
+                     organization_type="ORGANIZATION_TYPE_WATERSCHAP")
+    check(vague["status"] == "STATUS_TRIAGE", "a vague question waits in triage")
+    listed = api.call(q, "ListQuestions", status="STATUS_TRIAGE")
+    check(vague["id"] in [x["id"] for x in listed.get("questions", [])], "ListQuestions finds it by status")
+    queue = api.call("kicer.v1.TriageService", "ListQueue")
+    check(queue["entries"][0]["question"]["id"] == vague["id"] and queue["entries"][0]["reason"], "the queue shows it with a reason")
+    after = api.call("kicer.v1.TriageService", "RouteQuestion", id=vague["id"], provider_id="uvw",
+                     etag=vague["etag"], reason="water board question")
+    check(after["status"] == "STATUS_ROUTED" and after["provider_id"] == "uvw", "the core team routes it")
+
+    lead = api.call("kicer.v1.InsightsService", "GetLeadTimes", metric="LEAD_TIME_METRIC_TIME_TO_ROUTE",
+                    group_by="LEAD_TIME_GROUPING_ALL")
+    total = sum(int(g.get("count", 0)) for g in lead.get("groups", []))
+    check(total >= 2, f"GetLeadTimes counts both routed questions ({total})")
+
+    try:
+        api.call(q, "SubmitQuestion", text="   ", organization_name="X", organization_type="ORGANIZATION_TYPE_GEMEENTE")
+        check(False, "an empty question is refused")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "text" in e.details(),
+              f"an empty question is INVALID_ARGUMENT ({e.code()}: {e.details()})")
+    try:
+        api.call("kicer.v1.QuestionService", "AcceptQuestion", id=vague["id"], etag=vague["etag"])
+        check(False, "a stale etag is refused")
+    except grpc.RpcError as e:
+        check(e.code() == grpc.StatusCode.ABORTED, f"a stale etag is ABORTED ({e.code()})")
+    print("external client: all checks passed")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051")
