@@ -211,6 +211,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_in_deploy_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kicer.toml");
+        let c = ServeConfig::resolve(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(c.listen.port(), 50051);
+        assert_eq!(c.routing, RoutingPolicy::default());
+    }
+
+    #[test]
     fn mistakes_in_the_file_name_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kicer.toml");

@@ -19,12 +19,23 @@
 //! * [`store`]: everything kicer knows, durably: questions, event history,
 //!   secondary indexes, triage queue, lead-time counters, experts, feedback;
 //!   the [`store::Store`] trait and its sled implementation with group commit.
+//! * [`service`]: what kicer does for its callers, in domain terms: classify,
+//!   decide (route or triage, [`service::RoutingPolicy`]), store, announce
+//!   status events; the live directory (providers over the taxonomy,
+//!   experts) and the index rebuild when it changes. Synchronous, no gRPC.
+//! * [`grpc`]: the edge: generated `kicer.v1` code, parsing requests into
+//!   domain values, the four services, errors mapped to `Status` in one
+//!   place, and [`grpc::serve`] with health, reflection and gRPC-Web.
+//! * [`config`]: the server's settings (defaults < file < environment <
+//!   flags); [`telemetry`]: logs through `tracing`.
 //! * [`eval`]: measuring routing quality on a labelled set.
-//! * [`cli`]: the `kicer` command line, including `kicer load`, the store's
+//! * [`cli`]: the `kicer` command line: `serve`, the core team's client
+//!   commands, offline `classify` and `eval`, and `kicer load`, the store's
 //!   load and durability tool.
 //! * [`synth`]: reproducible synthetic experts for benchmarks and load tests.
 //!
-//! Nothing in the engine does I/O: files are read by the command line (and
+//! A request travels grpc → service → engine and store; only `grpc`
+//! touches generated types and `tonic::Status`. Nothing in the engine does I/O: files are read by the command line (and
 //! the expert directory by the store), parsed into domain types, and handed
 //! in. The store knows nothing of the engine: it keeps a snapshot of what
 //! the engine said, with the index version that said it.
