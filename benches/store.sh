@@ -19,9 +19,11 @@ for writers in 1 16 64; do
   rm -rf "$work/s" "$work/b"
   $kicer load submit   --data-dir "$work/s" --writers "$writers" --count "$count" --record-bytes 1000
   $kicer load baseline --data-dir "$work/b" --writers "$writers" --count "$count" --record-bytes 1000
-  # What sled does with as many keys per write as the store writes.
+  # What sled does with the fewest keys the store's write needs (record, two
+  # events, five index entries) and with as many as it writes.
+  $kicer load baseline --data-dir "$work/b7" --writers "$writers" --count "$count" --record-bytes 1000 --index-keys 7 | sed 's/^bare sled/bare sled, 8 keys/'
   $kicer load baseline --data-dir "$work/b15" --writers "$writers" --count "$count" --record-bytes 1000 --index-keys 15 | sed 's/^bare sled/bare sled, 16 keys/'
-  rm -rf "$work/b15"
+  rm -rf "$work/b7" "$work/b15"
 done
 
 if [ -n "${FILL:-}" ]; then

@@ -56,8 +56,38 @@ enum Output {
 /// A queued write: run inside a shared transaction. `Ok(Err(..))` is a
 /// refusal that wrote nothing; `Err(..)` aborts the transaction.
 type Op = Arc<dyn Fn(&TransactionalTree) -> TxResult<Result<Output, StoreError>> + Send + Sync>;
-/// Where a write's result is left for its writer.
-type Slot = Arc<Mutex<Option<Result<Output, StoreError>>>>;
+/// Where a write's result is left for its writer, and where the writer is
+/// told to lead the next batch. Each writer waits on its own slot, so a
+/// finished batch wakes exactly its writers and the next leader, not every
+/// waiting thread (measured: waking all 64 writers per batch spent a fifth
+/// of the CPU in context switches).
+#[derive(Default)]
+struct SlotInner {
+    state: Mutex<SlotState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    result: Option<Result<Output, StoreError>>,
+    lead: bool,
+}
+
+type Slot = Arc<SlotInner>;
+
+impl SlotInner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn answer(&self, result: Result<Output, StoreError>) {
+        let mut state = self.lock();
+        if state.result.is_none() {
+            state.result = Some(result);
+        }
+        self.ready.notify_one();
+    }
+}
 
 #[derive(Default)]
 struct BatchState {
@@ -83,17 +113,24 @@ struct Leadership<'a> {
 impl Drop for Leadership<'_> {
     fn drop(&mut self) {
         for (_, slot) in &self.batch {
-            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.is_none() {
-                *slot = Some(Err(StoreError::Io(
-                    "the commit failed unexpectedly; the write may not be stored: read the question again before retrying"
-                        .into(),
-                )));
+            // Does nothing to a slot that has its result already.
+            slot.answer(Err(StoreError::Io(
+                "the commit failed unexpectedly; the write may not be stored: read the question again before retrying"
+                    .into(),
+            )));
+        }
+        // Hand leadership to the oldest waiting writer, or give it up.
+        let mut st = self.store.lock_batch();
+        match st.queue.first() {
+            Some((_, next)) => {
+                next.lock().lead = true;
+                next.ready.notify_one();
+            }
+            None => {
+                st.leading = false;
+                self.store.batch_done.notify_all();
             }
         }
-        let mut st = self.store.lock_batch();
-        st.leading = false;
-        self.store.batch_done.notify_all();
     }
 }
 
@@ -415,31 +452,47 @@ impl SledStore {
     /// that fails in a way that must not commit makes the batch run again
     /// write by write, so only it fails.
     fn execute(&self, op: Op) -> Result<Output, StoreError> {
-        let slot: Slot = Arc::new(Mutex::new(None));
-        let mut st = self.lock_batch();
-        st.queue.push((op, slot.clone()));
-        loop {
-            if let Some(result) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return result;
-            }
+        let slot: Slot = Arc::new(SlotInner::default());
+        {
+            let mut st = self.lock_batch();
+            st.queue.push((op, slot.clone()));
             if !st.leading {
                 st.leading = true;
-                let batch = std::mem::take(&mut st.queue);
                 drop(st);
-                // Leadership is kept through the flush: writers arriving
-                // meanwhile gather into the next, larger batch (measured:
-                // handing over before the flush made batches smaller and
-                // throughput lower). The guard hands it back even if a
-                // commit panics, so writers never wait forever.
-                let lead = Leadership { store: self, batch };
-                let committed = self.commit_batch(&lead.batch);
-                self.finish_batch(&lead.batch, committed);
-                drop(lead);
-                st = self.lock_batch();
-                continue;
+                return self.lead(&slot);
             }
-            st = self.batch_done.wait(st).unwrap_or_else(|p| p.into_inner());
         }
+        let mut state = slot.lock();
+        loop {
+            if let Some(result) = state.result.take() {
+                return result;
+            }
+            if state.lead {
+                state.lead = false;
+                drop(state);
+                return self.lead(&slot);
+            }
+            state = slot.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Commits everything queued (which includes the leader's own write) as
+    /// one batch, then hands leadership on.
+    fn lead(&self, own: &Slot) -> Result<Output, StoreError> {
+        let batch = std::mem::take(&mut self.lock_batch().queue);
+        // Leadership is kept through the flush: writers arriving meanwhile
+        // gather into the next, larger batch (measured: handing over before
+        // the flush made batches smaller and throughput lower). The guard
+        // hands it on even if a commit panics, so writers never wait forever.
+        let lead = Leadership { store: self, batch };
+        let committed = self.commit_batch(&lead.batch);
+        self.finish_batch(&lead.batch, committed);
+        drop(lead);
+        own.lock().result.take().unwrap_or_else(|| {
+            Err(StoreError::Io(
+                "the write was not part of the batch it led; read the question again before retrying".into(),
+            ))
+        })
     }
 
     fn lock_batch(&self) -> std::sync::MutexGuard<'_, BatchState> {
@@ -496,7 +549,7 @@ impl SledStore {
                 .collect(),
         };
         for ((_, slot), result) in batch.iter().zip(results) {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+            slot.answer(result);
         }
     }
 
