@@ -2,6 +2,7 @@
 //! config file overrides the defaults, environment variables (`KICER_*`)
 //! override the file, and command-line flags override everything.
 
+use crate::learn::LearnSettings;
 use crate::service::RoutingPolicy;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -47,6 +48,8 @@ pub struct FileConfig {
     pub cors_origins: Option<Vec<String>>,
     /// When questions are routed without the core team.
     pub routing: Option<RoutingPolicy>,
+    /// How much the core team's decisions teach.
+    pub learning: Option<LearnSettings>,
 }
 
 /// What the command line (flags and environment) said; `None` = not given.
@@ -83,6 +86,8 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// Routing policy.
     pub routing: RoutingPolicy,
+    /// Learning knobs.
+    pub learning: LearnSettings,
 }
 
 /// Why the settings cannot be used.
@@ -148,6 +153,7 @@ impl ServeConfig {
             drain_timeout: Duration::from_secs(from_file.drain_timeout_secs.unwrap_or(10)),
             cors_origins: from_file.cors_origins.unwrap_or_default(),
             routing,
+            learning: from_file.learning.unwrap_or_default(),
         })
     }
 }

@@ -50,6 +50,7 @@ pub mod engine;
 pub mod eval;
 pub mod grpc;
 pub mod index;
+pub mod learn;
 pub mod service;
 pub mod store;
 pub mod synth;

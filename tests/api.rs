@@ -767,3 +767,138 @@ async fn health_reports_serving() {
     );
     app.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn routing_learns_from_the_core_team_in_the_background_and_can_forget() {
+    let mut app = spawn_app().await;
+    let classify =
+        |mut client: kicer::grpc::proto::question_service_client::QuestionServiceClient<
+            tonic::transport::Channel,
+        >| async move {
+            client
+                .classify_question(proto::ClassifyQuestionRequest {
+                    text: "Wie weet meer over het recyclen van matrassen?".into(),
+                    organization_type: proto::OrganizationType::Gemeente as i32,
+                    region: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        };
+    let before = classify(app.questions.clone()).await;
+    assert_ne!(
+        before.providers.first().map(|p| p.id.as_str()),
+        Some("matras-hub")
+    );
+    app.directory
+        .create_provider(proto::CreateProviderRequest {
+            provider: Some(proto::Provider {
+                id: "matras-hub".into(),
+                name: "Matras Hub".into(),
+                themes: vec!["waste".into()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    // The team routes mattress questions to the new hub, and others elsewhere.
+    for (text, provider) in [
+        (
+            "Wat doen we met matrassen uit de grofvuilinzameling?",
+            "matras-hub",
+        ),
+        ("Hoe recyclen andere gemeenten matrassen?", "matras-hub"),
+        (
+            "Matrassen stapelen zich op bij de milieustraat, wie weet raad?",
+            "matras-hub",
+        ),
+        (
+            "Hoe betrekken we bewoners bij de plaatsing van windmolens?",
+            "vng",
+        ),
+        (
+            "Welke rol speelt de provincie in de energietransitie van bedrijventerreinen?",
+            "ipo",
+        ),
+    ] {
+        let q = app.submit(text).await;
+        let q = if status(&q) == proto::Status::Routed {
+            app.questions
+                .decline_question(proto::DeclineQuestionRequest {
+                    id: q.id.clone(),
+                    etag: q.etag,
+                    reason: "not ours".into(),
+                    actor: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        } else {
+            q
+        };
+        app.triage
+            .route_question(proto::RouteQuestionRequest {
+                id: q.id,
+                provider_id: provider.into(),
+                etag: q.etag,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    // Learning runs in the background; wait for it (no restart).
+    let mut learned = Vec::new();
+    for _ in 0..100 {
+        learned = app
+            .triage
+            .list_learned_terms(proto::ListLearnedTermsRequest {
+                term: "matrassen".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .terms;
+        if !learned.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        learned
+            .first()
+            .is_some_and(|t| t.weights.iter().any(|w| w.target_id == "matras-hub")),
+        "{learned:?}"
+    );
+    let after = classify(app.questions.clone()).await;
+    assert_eq!(
+        after.providers.first().map(|p| p.id.as_str()),
+        Some("matras-hub"),
+        "{after:?}"
+    );
+    assert!(after.index_version > before.index_version);
+
+    let reset = app
+        .triage
+        .reset_learned_terms(proto::ResetLearnedTermsRequest {
+            term: String::new(),
+            all: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reset.index_version > after.index_version);
+    let forgotten = classify(app.questions.clone()).await;
+    assert_ne!(
+        forgotten.providers.first().map(|p| p.id.as_str()),
+        Some("matras-hub"),
+        "{forgotten:?}"
+    );
+    let e = app
+        .triage
+        .reset_learned_terms(proto::ResetLearnedTermsRequest::default())
+        .await
+        .expect_err("nothing named");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    app.shutdown().await.expect("clean shutdown");
+}

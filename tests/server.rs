@@ -137,6 +137,11 @@ fn the_core_team_walks_a_question_through_triage_from_the_command_line() {
         .iter()
         .all(|e| e["actor"] == "tester" || e["seq"].as_u64() < Some(2)));
 
+    let learned = ok(app.kicer(&["learned", "list"]));
+    assert!(
+        learned.contains("Nothing learned yet") || learned.starts_with("TERM"),
+        "{learned}"
+    );
     let table = ok(app.kicer(&["leadtimes", "--metric", "route", "--by", "category"]));
     assert!(
         table.starts_with("GROUP") && table.contains("STRATEGY"),

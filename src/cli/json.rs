@@ -186,3 +186,14 @@ pub fn question_event(e: &proto::QuestionEvent) -> Value {
         "etag": e.etag,
     })
 }
+
+/// A learned term.
+pub fn learned_term(t: &proto::LearnedTerm) -> Value {
+    json!({
+        "stem": t.stem, "word": t.word, "questions": t.questions,
+        "weights": t.weights.iter().map(|w| json!({
+            "target_kind": w.target_kind, "target_id": w.target_id,
+            "weight": w.weight, "decisions": w.decisions,
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -129,6 +129,9 @@ pub enum RemoteCommand {
     Experts(ExpertsCommand),
     /// The providers routing uses now.
     Providers,
+    /// What routing learned from the core team's decisions.
+    #[command(subcommand)]
+    Learned(LearnedCommand),
     /// Lead-time percentiles per group.
     Leadtimes(LeadtimesArgs),
     /// Open questions per status and category, with their ages.
@@ -251,6 +254,28 @@ pub enum ExpertsCommand {
         /// on or off.
         #[arg(value_parser = ["on", "off"])]
         state: String,
+    },
+}
+
+/// `kicer learned` commands.
+#[derive(Debug, Subcommand)]
+pub enum LearnedCommand {
+    /// The learned terms, heaviest first (or one term).
+    List {
+        /// Only this word.
+        term: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+    },
+    /// Forget what was learned about a term, or everything.
+    Reset {
+        /// The word to forget.
+        #[arg(required_unless_present = "all")]
+        term: Option<String>,
+        /// Forget everything learned so far.
+        #[arg(long, conflicts_with = "term")]
+        all: bool,
     },
 }
 
@@ -740,6 +765,73 @@ async fn dispatch(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> 
             );
         }
         RemoteCommand::Experts(command) => experts(&remote, &mut directory, command).await?,
+        RemoteCommand::Learned(LearnedCommand::List { term, limit }) => {
+            let r = triage
+                .list_learned_terms(proto::ListLearnedTermsRequest {
+                    term: term.unwrap_or_default(),
+                    page_size: limit,
+                    page_token: String::new(),
+                })
+                .await
+                .map_err(failure)?
+                .into_inner();
+            if remote.json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(r.terms.iter().map(json::learned_term).collect())
+                );
+            } else if r.terms.is_empty() {
+                println!(
+                    "Nothing learned yet (index v{}): routing decisions in triage teach it.",
+                    r.index_version
+                );
+            } else {
+                let rows = r
+                    .terms
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.word.clone(),
+                            t.questions.to_string(),
+                            t.weights
+                                .iter()
+                                .map(|w| {
+                                    format!(
+                                        "{} {} +{:.2}",
+                                        w.target_kind.to_lowercase(),
+                                        w.target_id,
+                                        w.weight
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ]
+                    })
+                    .collect();
+                print!("{}", table(&["TERM", "QUESTIONS", "LEARNED WEIGHTS"], rows));
+            }
+        }
+        RemoteCommand::Learned(LearnedCommand::Reset { term, all }) => {
+            let r = triage
+                .reset_learned_terms(proto::ResetLearnedTermsRequest {
+                    term: term.clone().unwrap_or_default(),
+                    all,
+                })
+                .await
+                .map_err(failure)?
+                .into_inner();
+            if remote.json {
+                println!("{}", serde_json::json!({"index_version": r.index_version}));
+            } else {
+                match term {
+                    Some(t) => println!(
+                        "forgot what was learned about `{t}`; index v{}",
+                        r.index_version
+                    ),
+                    None => println!("forgot everything learned; index v{}", r.index_version),
+                }
+            }
+        }
         RemoteCommand::Providers => {
             let list = directory
                 .list_providers(proto::ListProvidersRequest {})

@@ -66,12 +66,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         Arc::new(SystemTime),
     )?;
-    let service = Arc::new(Service::open(
-        taxonomy,
-        Arc::new(store),
-        Arc::new(SystemTime),
-        config.routing.clone(),
-    )?);
+    let service = Arc::new(
+        Service::open(
+            taxonomy,
+            Arc::new(store),
+            Arc::new(SystemTime),
+            config.routing.clone(),
+        )?
+        .with_learn_settings(config.learning.clone()),
+    );
+    service.spawn_learner();
     let index = service.engine().index();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -205,6 +205,27 @@ impl TryFrom<ExpertRecord> for Expert {
 }
 
 impl Expert {
+    /// The expert with learned terms laid over its expertise: a learned
+    /// term the expert already has adds to its weight (capped at
+    /// [`MAX_TERM_WEIGHT`]); others are added. `same` says whether an
+    /// expertise term is the learned one (they are compared by stem).
+    pub fn with_learned(
+        &self,
+        learned: &[(String, f32)],
+        same: impl Fn(&str, &str) -> bool,
+    ) -> Expert {
+        let mut out = self.clone();
+        for (word, weight) in learned {
+            match out.expertise.iter_mut().find(|(t, _)| same(t, word)) {
+                Some((_, w)) => *w = (*w + weight).min(MAX_TERM_WEIGHT),
+                None => out
+                    .expertise
+                    .push((word.clone(), weight.min(MAX_TERM_WEIGHT))),
+            }
+        }
+        out
+    }
+
     /// The expert's stable id.
     pub fn id(&self) -> &ExpertId {
         &self.id

@@ -13,8 +13,113 @@ use tracing::instrument;
 
 type Reply<T> = Result<Response<T>, Status>;
 
+/// Default and largest page of the learned-terms listing.
+const LEARNED_PAGE: (usize, usize) = (100, 1_000);
+
+fn learned_term(t: &crate::learn::LearnedTerm) -> proto::LearnedTerm {
+    use crate::learn::Target;
+    proto::LearnedTerm {
+        stem: t.stem.clone(),
+        word: t.word.clone(),
+        questions: t.questions,
+        weights: t
+            .weights
+            .iter()
+            .map(|w| {
+                let (kind, id) = match &w.target {
+                    Target::Category(c) => ("CATEGORY", c.to_string()),
+                    Target::Provider(p) => ("PROVIDER", p.to_string()),
+                    Target::Expert(e) => ("EXPERT", e.to_string()),
+                };
+                proto::LearnedWeight {
+                    target_kind: kind.into(),
+                    target_id: id,
+                    weight: w.weight,
+                    decisions: w.corrections,
+                }
+            })
+            .collect(),
+    }
+}
+
 #[tonic::async_trait]
 impl TriageService for Api {
+    #[instrument(skip_all, fields(method = "ListLearnedTerms"))]
+    async fn list_learned_terms(
+        &self,
+        request: tonic::Request<proto::ListLearnedTermsRequest>,
+    ) -> Reply<proto::ListLearnedTermsResponse> {
+        let r = request.into_inner();
+        let size = match r.page_size {
+            s if s < 0 => {
+                return Err(bad(
+                    "page_size",
+                    "is negative: use 0 for the default or a positive size",
+                )
+                .into())
+            }
+            0 => LEARNED_PAGE.0,
+            s => (s as usize).min(LEARNED_PAGE.1),
+        };
+        let start = match r.page_token.trim() {
+            "" => 0,
+            t => t
+                .strip_prefix('l')
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| {
+                    bad(
+                        "page_token",
+                        "is not a token of this listing: start again without a page token",
+                    )
+                })?,
+        };
+        let term = r.term.trim();
+        let all = self
+            .service
+            .learned_terms((!term.is_empty()).then_some(term));
+        let end = (start + size).min(all.len());
+        Ok(Response::new(proto::ListLearnedTermsResponse {
+            terms: all
+                .get(start..end)
+                .unwrap_or_default()
+                .iter()
+                .map(learned_term)
+                .collect(),
+            next_page_token: if end < all.len() {
+                format!("l{end}")
+            } else {
+                String::new()
+            },
+            index_version: self.service.engine().index().version(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(method = "ResetLearnedTerms"))]
+    async fn reset_learned_terms(
+        &self,
+        request: tonic::Request<proto::ResetLearnedTermsRequest>,
+    ) -> Reply<proto::ResetLearnedTermsResponse> {
+        let r = request.into_inner();
+        let term = match (r.term.trim(), r.all) {
+            ("", false) => {
+                return Err(bad(
+                    "term",
+                    "is empty: name the term to forget, or set all to forget everything",
+                )
+                .into())
+            }
+            ("", true) => None,
+            (t, false) => Some(t.to_string()),
+            (_, true) => return Err(bad("all", "give either a term or all, not both").into()),
+        };
+        let service = self.service.clone();
+        let index_version = blocking(move || service.reset_learned(term.as_deref())).await?;
+        tracing::info!(index_version, "learned terms reset");
+        Ok(Response::new(proto::ResetLearnedTermsResponse {
+            index_version,
+        }))
+    }
+
     #[instrument(skip_all, fields(method = "ListQueue"))]
     async fn list_queue(
         &self,

@@ -20,16 +20,17 @@ use crate::domain::input::{
 };
 use crate::domain::{
     ActionKind, Category, Expert, ExpertId, ExpertRecord, OrganizationType, ProviderChange,
-    ProviderId, ProviderRecord, Province,
+    ProviderId, ProviderRecord, Province, Status,
 };
 use crate::engine::{Classification, Engine, Query};
 use crate::index::IndexError;
+use crate::learn::{self, Example, LearnSettings, Learned, LearnedTerm, Resets, Target};
 use crate::store::{
     Action, Change, ClassificationSnapshot, Event, LeadTimeGroup, LeadTimeQuery, ListFilter,
     NewQuestion, OpenAge, Page, PageRequest, Question, QuestionId, QueueEntry, Store, StoreError,
     TimeSource,
 };
-use crate::taxonomy::{ProviderError, Taxonomy};
+use crate::taxonomy::{same_word, ProviderError, Taxonomy};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -173,7 +174,17 @@ pub struct Service {
     /// Serialises directory changes with their index rebuild, so the index
     /// always reflects the last change (requests never take it).
     directory: Mutex<()>,
+    /// What the core team's decisions taught; laid over the taxonomy and
+    /// the experts on every index build.
+    learned: Mutex<Arc<Learned>>,
+    learn_settings: LearnSettings,
+    /// Wakes the background learner after a triage decision.
+    learner: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
+
+/// Store names of the learned model and the learning resets.
+const LEARNED: &str = "learned";
+const RESETS: &str = "learning-resets";
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -197,7 +208,14 @@ impl Service {
         policy: RoutingPolicy,
     ) -> Result<Service, ServiceError> {
         let analyzer = Analyzer::new();
-        let (live, experts) = directory_of(&taxonomy, store.as_ref(), &analyzer)?;
+        let learned: Learned = match store.meta(LEARNED)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                key: "learned model".into(),
+                reason: e.to_string(),
+            })?,
+            None => Learned::default(),
+        };
+        let (live, experts) = directory_of(&taxonomy, store.as_ref(), &learned, &analyzer)?;
         let engine = Engine::new(live, experts)?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Service {
@@ -208,7 +226,17 @@ impl Service {
             policy,
             events,
             directory: Mutex::new(()),
+            learned: Mutex::new(Arc::new(learned)),
+            learn_settings: LearnSettings::default(),
+            learner: Mutex::new(None),
         })
+    }
+
+    /// The service with other learning knobs (the config file's `[learning]`
+    /// table). Takes effect at the next relearn.
+    pub fn with_learn_settings(mut self, settings: LearnSettings) -> Service {
+        self.learn_settings = settings;
+        self
     }
 
     /// The engine (for classification outside the lifecycle).
@@ -366,6 +394,7 @@ impl Service {
             Lifecycle::Close => Action::Close,
             Lifecycle::Reopen => Action::Reopen,
         };
+        let is_route = matches!(action, Action::Route { .. });
         let question = self.store.apply(
             id,
             Change {
@@ -375,10 +404,213 @@ impl Service {
                 expected_version: request.expected_version,
             },
         )?;
-        if let Some(event) = self.store.history(id)?.last() {
+        let history = self.store.history(id)?;
+        if let Some(event) = history.last() {
             self.publish(&question, event);
+            // A route out of TRIAGE is the core team's decision: feedback.
+            if is_route && event.from == Some(Status::Triage) {
+                self.learn_soon();
+            }
         }
         Ok(question)
+    }
+
+    // ---- learning ----
+
+    /// Starts the background learner: after triage decisions it relearns
+    /// from all feedback and rebuilds the index, off the request path. A
+    /// burst of decisions gives one rebuild. The thread ends with the
+    /// service.
+    pub fn spawn_learner(self: &Arc<Self>) {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        *self.learner.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        let service = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("kicer-learner".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    while rx.try_recv().is_ok() {}
+                    let Some(service) = service.upgrade() else {
+                        break;
+                    };
+                    match service.relearn() {
+                        Ok(version) => tracing::info!(
+                            index_version = version,
+                            "learned from the core team's decisions"
+                        ),
+                        Err(e) => tracing::error!("learning from feedback failed: {e}"),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(
+                "cannot start the learner thread ({e}); routing will not learn until restart"
+            );
+        }
+    }
+
+    fn learn_soon(&self) {
+        if let Some(tx) = self
+            .learner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Relearns from every triage decision and rebuilds the index; returns
+    /// the new index version.
+    pub fn relearn(&self) -> Result<u64, ServiceError> {
+        let _guard = self.lock_directory();
+        let examples = self.examples()?;
+        let resets = self.resets()?;
+        let known = self.known_stems()?;
+        let learned = learn::learn(
+            &examples,
+            &resets,
+            self.engine.analyzer(),
+            &self.learn_settings,
+            &|stem| known.contains(stem),
+        );
+        self.store.put_meta(
+            LEARNED,
+            &serde_json::to_vec(&learned).map_err(|e| ServiceError::Invalid(e.to_string()))?,
+        )?;
+        *self.learned.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(learned);
+        self.rebuild_locked()
+    }
+
+    fn examples(&self) -> Result<Vec<Example>, ServiceError> {
+        let mut out = Vec::new();
+        let mut page = PageRequest {
+            size: crate::store::MAX_PAGE_SIZE,
+            token: None,
+        };
+        loop {
+            let got = self.store.feedback(&page)?;
+            for f in got.items {
+                let text = match self.store.get(f.question) {
+                    Ok(q) => q.text,
+                    Err(StoreError::NotFound(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                out.push(Example {
+                    text,
+                    at_ms: f.at_ms,
+                    category: f.chosen_category,
+                    provider: f.chosen_provider,
+                    expert: f.chosen_expert,
+                    proposed: (f.proposed_category, f.proposed_provider, f.proposed_expert),
+                });
+            }
+            match got.next_token {
+                Some(t) => page.token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Stems of every term the taxonomy (with its provider changes) and
+    /// the experts use, without anything learned.
+    fn known_stems(&self) -> Result<std::collections::HashSet<String>, ServiceError> {
+        let analyzer = self.engine.analyzer();
+        let live = self
+            .base
+            .with_provider_changes(&self.store.provider_changes()?, analyzer)?;
+        let experts = self.store.experts()?;
+        let expert_terms: Vec<String> = experts
+            .iter()
+            .flat_map(|e| match &e.expertise {
+                crate::domain::Expertise::List(l) => l.clone(),
+                crate::domain::Expertise::Weighted(m) => m.keys().cloned().collect(),
+            })
+            .collect();
+        let mut out = std::collections::HashSet::new();
+        for term in live
+            .all_terms()
+            .chain(expert_terms.iter().map(String::as_str))
+        {
+            for word in analyzer.analyze_term(term) {
+                out.extend(word.stems.into_iter().flatten());
+            }
+        }
+        Ok(out)
+    }
+
+    fn resets(&self) -> Result<Resets, ServiceError> {
+        Ok(match self.store.meta(RESETS)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                key: "learning resets".into(),
+                reason: e.to_string(),
+            })?,
+            None => Resets::new(),
+        })
+    }
+
+    /// The stems a word may be learned under (Dutch and English).
+    fn stems_of(&self, word: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .engine
+            .analyzer()
+            .analyze_term(word)
+            .into_iter()
+            .flat_map(|w| w.stems.into_iter().flatten())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Learned terms, heaviest first; with `term`, only that one.
+    pub fn learned_terms(&self, term: Option<&str>) -> Vec<LearnedTerm> {
+        let learned = self
+            .learned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut out: Vec<LearnedTerm> = match term {
+            Some(word) => self
+                .stems_of(word)
+                .iter()
+                .filter_map(|stem| learned.terms.get(stem).cloned())
+                .collect(),
+            None => learned.terms.values().cloned().collect(),
+        };
+        out.sort_by(|a, b| {
+            let top = |t: &LearnedTerm| t.weights.first().map_or(0.0, |w| w.weight);
+            top(b).total_cmp(&top(a)).then(a.stem.cmp(&b.stem))
+        });
+        out
+    }
+
+    /// Forgets what was learned about a term (every term with `None`) up
+    /// to now; later decisions teach again. Returns the new index version.
+    pub fn reset_learned(&self, term: Option<&str>) -> Result<u64, ServiceError> {
+        let keys = match term {
+            None => vec![learn::ALL_TERMS.to_string()],
+            Some(word) => {
+                let stems = self.stems_of(word);
+                if stems.is_empty() {
+                    return Err(ServiceError::Invalid(format!(
+                        "`{word}` has no content word (only stop words or nothing): give the term as listed by `kicer learned`"
+                    )));
+                }
+                stems
+            }
+        };
+        let mut resets = self.resets()?;
+        let now = self.time.now_ms();
+        for key in keys {
+            resets.insert(key, now);
+        }
+        self.store.put_meta(
+            RESETS,
+            &serde_json::to_vec(&resets).map_err(|e| ServiceError::Invalid(e.to_string()))?,
+        )?;
+        self.relearn()
     }
 
     /// Lead-time percentiles; `groups` keeps only the named groups.
@@ -624,19 +856,33 @@ impl Service {
     /// Rebuilds the index from the stored directory; the caller holds the
     /// directory lock.
     fn rebuild_locked(&self) -> Result<u64, ServiceError> {
-        let (live, experts) =
-            directory_of(&self.base, self.store.as_ref(), self.engine.analyzer())?;
+        let learned = self
+            .learned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let (live, experts) = directory_of(
+            &self.base,
+            self.store.as_ref(),
+            &learned,
+            self.engine.analyzer(),
+        )?;
         Ok(self.engine.rebuild(Some(live), experts)?)
     }
 }
 
-/// The taxonomy with the stored provider changes, and the stored experts.
+/// The taxonomy with the stored provider changes, and the stored experts,
+/// both with the learned weights laid over them.
 fn directory_of(
     base: &Taxonomy,
     store: &dyn Store,
+    learned: &Learned,
     analyzer: &Analyzer,
 ) -> Result<(Taxonomy, Vec<Expert>), ServiceError> {
-    let live = base.with_provider_changes(&store.provider_changes()?, analyzer)?;
+    let live = base
+        .with_provider_changes(&store.provider_changes()?, analyzer)?
+        .with_learned(learned, analyzer);
+    let by_target = learned.by_target();
     let experts = store
         .experts()?
         .into_iter()
@@ -646,6 +892,12 @@ fn directory_of(
                     key: "expert directory".into(),
                     reason: e.to_string(),
                 })
+            })
+        })
+        .map(|e| {
+            e.map(|e| match by_target.get(&Target::Expert(e.id().clone())) {
+                Some(words) => e.with_learned(words, |a, b| same_word(analyzer, a, b)),
+                None => e,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

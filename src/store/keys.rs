@@ -134,6 +134,14 @@ pub fn expert(id: &str) -> Vec<u8> {
     k
 }
 
+/// Key of a named service value: `M` + `:` + name (the store's own
+/// format marker has no colon, so the two never meet).
+pub fn meta(name: &str) -> Vec<u8> {
+    let mut k = vec![META, b':'];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
 /// Key of a provider directory change.
 pub fn provider(id: &str) -> Vec<u8> {
     let mut k = vec![PROVIDER];

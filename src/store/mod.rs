@@ -137,6 +137,11 @@ pub trait Store: Send + Sync {
     fn put_provider_change(&self, change: &ProviderChange) -> Result<(), StoreError>;
     /// Every provider directory change, by provider id.
     fn provider_changes(&self) -> Result<Vec<ProviderChange>, StoreError>;
+    /// Stores a named value of the service (the learned model, learning
+    /// resets), durably.
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// A named value of the service, if stored.
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Routing feedback of the core team, oldest first, paged.
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError>;
     /// Makes everything written so far durable (writes already are when

@@ -1270,6 +1270,22 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.db.insert(keys::meta(name), value).map_err(io)?;
+        if self.durable {
+            self.commit.wait_durable().map_err(StoreError::Io)?;
+        }
+        Ok(())
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db
+            .get(keys::meta(name))
+            .map_err(io)?
+            .map(|v| v.to_vec()))
+    }
+
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
         let prefix = [keys::FEEDBACK];
         self.page(&prefix, (&prefix, &end_of(&prefix)), page, |k, v| {

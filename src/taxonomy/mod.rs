@@ -396,6 +396,54 @@ impl Taxonomy {
         Ok(out)
     }
 
+    /// This taxonomy with learned term weights laid over the categories'
+    /// and providers' prior weights: a learned term the target already has
+    /// adds to its weight (capped at [`MAX_WEIGHT`]); others are added.
+    /// Weights towards experts are applied to the experts by the caller.
+    pub fn with_learned(&self, learned: &crate::learn::Learned, analyzer: &Analyzer) -> Taxonomy {
+        use crate::learn::Target;
+        let mut out = self.clone();
+        for (target, words) in learned.by_target() {
+            let terms = match &target {
+                Target::Category(c) => out
+                    .categories
+                    .iter_mut()
+                    .find(|d| d.category == *c)
+                    .map(|d| &mut d.terms),
+                Target::Provider(p) => out
+                    .providers
+                    .iter_mut()
+                    .find(|d| &d.id == p)
+                    .map(|d| &mut d.terms),
+                Target::Expert(_) => None,
+            };
+            let Some(terms) = terms else { continue };
+            for (word, weight) in words {
+                match terms
+                    .iter_mut()
+                    .find(|(t, _)| same_word(analyzer, t, &word))
+                {
+                    Some((_, w)) => *w = (*w + weight).min(MAX_WEIGHT),
+                    None => terms.push((word, weight.min(MAX_WEIGHT))),
+                }
+            }
+        }
+        out
+    }
+
+    /// Every term of every category, theme, kind and provider, as written.
+    pub fn all_terms(&self) -> impl Iterator<Item = &str> {
+        let categories = self.categories.iter().flat_map(|d| &d.terms);
+        let themes = self.themes.iter().flat_map(|d| &d.terms);
+        let kinds = self.kinds.iter().flat_map(|d| &d.terms);
+        let providers = self.providers.iter().flat_map(|d| &d.terms);
+        categories
+            .chain(themes)
+            .chain(kinds)
+            .chain(providers)
+            .map(|(t, _)| t.as_str())
+    }
+
     /// The scoring knobs.
     pub fn scoring(&self) -> &Scoring {
         &self.scoring
@@ -642,6 +690,22 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
         providers,
         scoring,
     })
+}
+
+/// Whether a term is the one-word `word`, compared by stem in either
+/// language (`matrassen` and `matras` are the same term).
+pub fn same_word(analyzer: &Analyzer, term: &str, word: &str) -> bool {
+    let (a, b) = (analyzer.analyze_term(term), analyzer.analyze_term(word));
+    match (a.as_slice(), b.as_slice()) {
+        ([x], [y]) => {
+            x.surface == y.surface
+                || x.stems
+                    .iter()
+                    .zip(&y.stems)
+                    .any(|(s, t)| s.is_some() && s == t)
+        }
+        _ => false,
+    }
 }
 
 /// Validates one `[[provider]]` entry against the themes.

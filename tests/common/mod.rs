@@ -71,6 +71,7 @@ pub async fn spawn_app() -> TestApp {
         )
         .expect("service opens"),
     );
+    service.spawn_learner();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
