@@ -3,7 +3,7 @@
 //! override the file, and command-line flags override everything.
 
 use crate::learn::LearnSettings;
-use crate::service::RoutingPolicy;
+use crate::service::{ReuseSettings, RoutingPolicy};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,8 @@ pub struct FileConfig {
     pub routing: Option<RoutingPolicy>,
     /// How much the core team's decisions teach.
     pub learning: Option<LearnSettings>,
+    /// When earlier questions count as the same.
+    pub reuse: Option<ReuseSettings>,
 }
 
 /// What the command line (flags and environment) said; `None` = not given.
@@ -88,6 +90,8 @@ pub struct ServeConfig {
     pub routing: RoutingPolicy,
     /// Learning knobs.
     pub learning: LearnSettings,
+    /// Reuse knobs.
+    pub reuse: ReuseSettings,
 }
 
 /// Why the settings cannot be used.
@@ -154,6 +158,7 @@ impl ServeConfig {
             cors_origins: from_file.cors_origins.unwrap_or_default(),
             routing,
             learning: from_file.learning.unwrap_or_default(),
+            reuse: from_file.reuse.unwrap_or_default(),
         })
     }
 }

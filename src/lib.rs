@@ -52,6 +52,7 @@ pub mod grpc;
 pub mod index;
 pub mod learn;
 pub mod service;
+pub mod similar;
 pub mod store;
 pub mod synth;
 pub mod taxonomy;

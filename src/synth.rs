@@ -99,3 +99,83 @@ mod tests {
         assert_eq!(ids.len(), 500);
     }
 }
+
+/// Openings and closings of generated questions: the words around the
+/// topic that differ between phrasings of the same question.
+const OPENINGS: [&str; 8] = [
+    "Hoe pakken we",
+    "Wie heeft ervaring met",
+    "Welke aanpak werkt voor",
+    "Wat weten andere overheden over",
+    "Kan iemand ons helpen met",
+    "Hoe organiseren we",
+    "Wat zijn goede voorbeelden van",
+    "Waar vinden we kennis over",
+];
+const LINKS: [&str; 4] = ["in combinatie met", "en", "samen met", "rond"];
+const CLOSINGS: [&str; 6] = [
+    "in onze regio?",
+    "binnen de eigen organisatie?",
+    "bij de uitvoering?",
+    "voor de komende jaren?",
+    "met beperkte middelen?",
+    "zonder extra personeel?",
+];
+
+/// A generated question: three topic terms of the taxonomy (with a place
+/// number so that millions of questions are not all alike) in one of many
+/// phrasings. Returns the text and its topic, from which [`paraphrase`]
+/// writes the same question in other words.
+pub fn question(vocabulary: &[String], rng: &mut SplitMix) -> (String, Topic) {
+    let topic = Topic {
+        terms: [
+            rng.below(vocabulary.len()),
+            rng.below(vocabulary.len()),
+            rng.below(vocabulary.len()),
+        ],
+        place: rng.below(5_000),
+    };
+    (phrase(vocabulary, &topic, rng), topic)
+}
+
+/// What a generated question is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topic {
+    terms: [usize; 3],
+    place: usize,
+}
+
+/// The same question in other words: another opening, link and closing,
+/// the topic terms in another order.
+pub fn paraphrase(vocabulary: &[String], topic: &Topic, rng: &mut SplitMix) -> String {
+    let mut t = *topic;
+    t.terms.swap(0, 1 + rng.below(2));
+    phrase(vocabulary, &t, rng)
+}
+
+fn phrase(vocabulary: &[String], topic: &Topic, rng: &mut SplitMix) -> String {
+    let [a, b, c] = topic.terms;
+    format!(
+        "{} {} {} {} bij project {} van gemeente {} {}",
+        OPENINGS[rng.below(OPENINGS.len())],
+        vocabulary[a],
+        LINKS[rng.below(LINKS.len())],
+        vocabulary[b],
+        vocabulary[c],
+        topic.place,
+        CLOSINGS[rng.below(CLOSINGS.len())],
+    )
+}
+
+/// The one-word and two-word terms of a taxonomy: the vocabulary of
+/// generated questions.
+pub fn vocabulary(taxonomy: &Taxonomy) -> Vec<String> {
+    let mut v: Vec<String> = taxonomy
+        .all_terms()
+        .filter(|t| t.split_whitespace().count() <= 2)
+        .map(String::from)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}

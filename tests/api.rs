@@ -902,3 +902,110 @@ async fn routing_learns_from_the_core_team_in_the_background_and_can_forget() {
     assert_eq!(e.code(), Code::InvalidArgument);
     app.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn an_answered_question_asked_again_is_found_and_flagged_for_reuse() {
+    let mut app = spawn_app().await;
+    let original = app
+        .submit("Hoe kunnen we als gemeente circulair inkopen bij de aanbesteding van meubilair?")
+        .await;
+    // Walk it to ANSWERED.
+    let mut q = original.clone();
+    if status(&q) == proto::Status::Triage {
+        q = app
+            .triage
+            .route_question(proto::RouteQuestionRequest {
+                id: q.id.clone(),
+                provider_id: "pianoo".into(),
+                etag: q.etag,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+    }
+    let q = app
+        .questions
+        .accept_question(proto::AcceptQuestionRequest {
+            id: q.id.clone(),
+            etag: q.etag,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    app.questions
+        .answer_question(proto::AnswerQuestionRequest {
+            id: q.id.clone(),
+            etag: q.etag,
+            answer: "Gebruik de MVI-criteria voor meubilair.".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let _unrelated = app
+        .submit("Hoe betrekken we bewoners bij de plaatsing van windmolens?")
+        .await;
+
+    // Another municipality, other words.
+    let mut again = submit_request("Wij willen meubilair circulair inkopen via een aanbesteding: hoe doen andere gemeenten dat?");
+    again.organization_name = "Gemeente Deventer".into();
+    let again = app
+        .questions
+        .submit_question(again)
+        .await
+        .unwrap()
+        .into_inner();
+    let first = again.similar.first().expect("a similar question");
+    assert_eq!(first.id, original.id);
+    assert_eq!(first.answer, "Gebruik de MVI-criteria voor meubilair.");
+    assert!(first.score >= 0.8, "{first:?}");
+    assert_eq!(status(&again), proto::Status::Triage);
+    assert!(
+        again.triage_reason.contains(&original.id),
+        "{}",
+        again.triage_reason
+    );
+
+    // By id, and by text in English.
+    let by_id = app
+        .questions
+        .find_similar_questions(proto::FindSimilarQuestionsRequest {
+            id: again.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        by_id.similar.first().map(|x| x.id.as_str()),
+        Some(original.id.as_str())
+    );
+    assert!(by_id.similar.iter().all(|x| x.id != again.id));
+    let asked = app
+        .submit("How can a municipality reuse office furniture when the old contract ends?")
+        .await;
+    let english = app
+        .questions
+        .find_similar_questions(proto::FindSimilarQuestionsRequest {
+            text: "Our contract for office furniture ends: how do other municipalities reuse it?"
+                .into(),
+            page_size: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        english.similar.first().map(|x| x.id.as_str()),
+        Some(asked.id.as_str()),
+        "{english:?}"
+    );
+    let e = app
+        .questions
+        .find_similar_questions(proto::FindSimilarQuestionsRequest::default())
+        .await
+        .expect_err("nothing to compare");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    app.shutdown().await.expect("clean shutdown");
+}

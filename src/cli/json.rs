@@ -69,6 +69,7 @@ pub fn classification(c: &proto::Classification) -> Value {
         "experts": c.experts.iter().map(ranked).collect::<Vec<_>>(),
         "index_version": c.index_version,
         "language": c.language,
+        "similar": c.similar.iter().map(similar).collect::<Vec<_>>(),
     })
 }
 
@@ -94,6 +95,7 @@ pub fn question(q: &proto::Question) -> Value {
         "triage_reason": q.triage_reason,
         "duplicate_of": q.duplicate_of,
         "classification": q.classification.as_ref().map(classification),
+        "similar": q.similar.iter().map(similar).collect::<Vec<_>>(),
         "answer": q.answer.as_ref().map(|a| json!({
             "text": a.text, "sources": a.sources,
             "review_after": a.review_after.as_ref().map(|t| time_text(Some(t))),
@@ -195,5 +197,13 @@ pub fn learned_term(t: &proto::LearnedTerm) -> Value {
             "target_kind": w.target_kind, "target_id": w.target_id,
             "weight": w.weight, "decisions": w.decisions,
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// An earlier similar question.
+pub fn similar(x: &proto::SimilarQuestion) -> Value {
+    json!({
+        "id": x.id, "score": x.score, "text": x.text,
+        "status": status_name(x.status), "answer": x.answer,
     })
 }

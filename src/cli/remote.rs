@@ -127,6 +127,18 @@ pub enum RemoteCommand {
     /// The expert directory.
     #[command(subcommand)]
     Experts(ExpertsCommand),
+    /// Earlier questions that ask the same thing, with their answers.
+    Similar {
+        /// The question text (or give --id).
+        #[arg(required_unless_present = "id")]
+        text: Option<String>,
+        /// A stored question to compare instead.
+        #[arg(long, conflicts_with = "text")]
+        id: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 10)]
+        limit: i32,
+    },
     /// The providers routing uses now.
     Providers,
     /// What routing learned from the core team's decisions.
@@ -832,6 +844,43 @@ async fn dispatch(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> 
                 }
             }
         }
+        RemoteCommand::Similar { text, id, limit } => {
+            let r = questions
+                .find_similar_questions(proto::FindSimilarQuestionsRequest {
+                    text: text.unwrap_or_default(),
+                    id: id.unwrap_or_default(),
+                    page_size: limit,
+                })
+                .await
+                .map_err(failure)?
+                .into_inner();
+            if remote.json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(r.similar.iter().map(json::similar).collect())
+                );
+            } else if r.similar.is_empty() {
+                println!("No similar earlier questions.");
+            } else {
+                let rows = r
+                    .similar
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.id.clone(),
+                            format!("{:.2}", x.score),
+                            status_name(x.status),
+                            clip(&x.text, 50),
+                            clip(&x.answer, 50),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(&["ID", "SIMILARITY", "STATUS", "QUESTION", "ANSWER"], rows)
+                );
+            }
+        }
         RemoteCommand::Providers => {
             let list = directory
                 .list_providers(proto::ListProvidersRequest {})
@@ -1434,6 +1483,16 @@ fn question_text(q: &proto::Question) -> String {
         let _ = writeln!(out, "  duplicate of {}", q.duplicate_of);
     }
     let _ = writeln!(out, "  question   {}", q.text);
+    for x in &q.similar {
+        let _ = writeln!(
+            out,
+            "  similar    {} {:.2} {} {}",
+            x.id,
+            x.score,
+            status_name(x.status),
+            clip(&x.text, 60)
+        );
+    }
     if let Some(a) = &q.answer {
         let _ = writeln!(out, "  answer     {}", a.text);
         for s in &a.sources {

@@ -73,7 +73,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             Arc::new(SystemTime),
             config.routing.clone(),
         )?
-        .with_learn_settings(config.learning.clone()),
+        .with_learn_settings(config.learning.clone())
+        .with_reuse_settings(config.reuse.clone()),
     );
     service.spawn_learner();
     let index = service.engine().index();

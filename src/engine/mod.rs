@@ -104,6 +104,29 @@ impl Engine {
         score::classify(&index, &self.analyzer, query)
     }
 
+    /// The features a text is compared by for similar questions: the
+    /// stems of its content words (`s:…`) and the taxonomy terms found in
+    /// it (`t:…`), which are the same for Dutch and English and survive
+    /// compounds and typos.
+    pub fn features(&self, text: &str) -> Vec<String> {
+        let index = self.current.load();
+        let analysis = self.analyzer.analyze(text, None);
+        let mut out: Vec<String> = analysis
+            .tokens
+            .iter()
+            .map(|t| format!("s:{}", t.stem))
+            .collect();
+        out.extend(
+            index
+                .find_terms(&analysis, &self.analyzer)
+                .iter()
+                .map(|hit| format!("t:{}", index.term(hit.term).display)),
+        );
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Rebuilds the index with a new expert directory and swaps it in.
     /// Returns the new index version. Requests keep being answered from the
     /// old index until the swap; a failed build leaves it in place.

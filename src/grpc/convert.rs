@@ -329,6 +329,22 @@ fn ranked(m: &RankedMatch) -> proto::RankedMatch {
     }
 }
 
+/// An earlier similar question.
+pub fn similar(x: &crate::service::Similar) -> proto::SimilarQuestion {
+    proto::SimilarQuestion {
+        id: x.question.id.to_string(),
+        score: x.score,
+        text: x.question.text.clone(),
+        status: status_to_proto(x.question.status),
+        answer: x
+            .question
+            .answer
+            .as_ref()
+            .map(|a| a.text.clone())
+            .unwrap_or_default(),
+    }
+}
+
 /// The full classification of the engine.
 pub fn classification(c: &Classification) -> proto::Classification {
     proto::Classification {
@@ -358,6 +374,7 @@ pub fn classification(c: &Classification) -> proto::Classification {
         experts: c.experts.iter().map(ranked).collect(),
         index_version: c.index_version,
         language: c.language.code().to_string(),
+        similar: Vec::new(),
     }
 }
 
@@ -403,6 +420,7 @@ pub fn snapshot(s: &ClassificationSnapshot, taxonomy: &Taxonomy) -> proto::Class
             .collect(),
         index_version: s.index_version,
         language: String::new(),
+        similar: Vec::new(),
     }
 }
 
@@ -454,6 +472,7 @@ pub fn question(
         answer: q.answer.as_ref().map(answer),
         duplicate_of: q.duplicate_of.map(|d| d.to_string()).unwrap_or_default(),
         update_time: Some(timestamp(q.updated_ms)),
+        similar: Vec::new(),
     }
 }
 

@@ -133,11 +133,13 @@ impl QuestionService for Api {
             status = %outcome.question.status,
             "question submitted"
         );
-        Ok(Response::new(convert::question(
+        let mut question = convert::question(
             &outcome.question,
             outcome.classification.as_ref(),
             &self.service.engine().taxonomy(),
-        )))
+        );
+        question.similar = outcome.similar.iter().map(convert::similar).collect();
+        Ok(Response::new(question))
     }
 
     #[instrument(skip_all, fields(method = "ClassifyQuestion"))]
@@ -149,9 +151,56 @@ impl QuestionService for Api {
         let text = QuestionText::parse(&r.text).map_err(convert::BadRequest::from)?;
         let org = convert::organization_type("organization_type", r.organization_type)?;
         let region = convert::region(&r.region)?;
-        // Classification is tens of microseconds of CPU: no blocking pool.
         let c = self.service.classify(&text, org, region);
-        Ok(Response::new(convert::classification(&c)))
+        let mut out = convert::classification(&c);
+        // Similar questions read a few records from the store.
+        let service = self.service.clone();
+        let similar = blocking(move || service.similar_for(&text)).await?;
+        out.similar = similar.iter().map(convert::similar).collect();
+        Ok(Response::new(out))
+    }
+
+    #[instrument(skip_all, fields(method = "FindSimilarQuestions", question = tracing::field::Empty))]
+    async fn find_similar_questions(
+        &self,
+        request: tonic::Request<proto::FindSimilarQuestionsRequest>,
+    ) -> Reply<proto::FindSimilarQuestionsResponse> {
+        let r = request.into_inner();
+        let text = match r.text.trim() {
+            "" => None,
+            t => Some(QuestionText::parse(t).map_err(convert::BadRequest::from)?),
+        };
+        let like = match r.id.trim() {
+            "" => None,
+            id => {
+                let id = convert::question_id("id", id)?;
+                Span::current().record("question", tracing::field::display(id));
+                Some(id)
+            }
+        };
+        if text.is_none() && like.is_none() {
+            return Err(bad(
+                "text",
+                "give the text of a question, or the id of a stored one",
+            )
+            .into());
+        }
+        let limit = match r.page_size {
+            s if s < 0 => {
+                return Err(bad(
+                    "page_size",
+                    "is negative: use 0 for the default or a positive size",
+                )
+                .into())
+            }
+            0 => 10,
+            s => (s as usize).min(50),
+        };
+        let service = self.service.clone();
+        let found = blocking(move || service.find_similar(text.as_ref(), like, limit)).await?;
+        Ok(Response::new(proto::FindSimilarQuestionsResponse {
+            similar: found.iter().map(convert::similar).collect(),
+        }))
     }
 
     #[instrument(skip_all, fields(method = "GetQuestion", question = tracing::field::Empty))]

@@ -107,6 +107,8 @@ pub struct SubmitOutcome {
     pub classification: Option<Classification>,
     /// Whether this call stored it.
     pub created: bool,
+    /// Earlier questions like it, best first.
+    pub similar: Vec<Similar>,
 }
 
 /// A lifecycle request, validated.
@@ -180,6 +182,42 @@ pub struct Service {
     learn_settings: LearnSettings,
     /// Wakes the background learner after a triage decision.
     learner: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// Every stored question's features, for similar-question search.
+    similar: crate::similar::SimilarIndex,
+    reuse: ReuseSettings,
+}
+
+/// An earlier question like a new one, with its state and answer.
+#[derive(Debug, Clone)]
+pub struct Similar {
+    /// The earlier question.
+    pub question: Question,
+    /// Cosine similarity, 0..=1.
+    pub score: f32,
+}
+
+/// When an earlier answered question counts as the same question.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReuseSettings {
+    /// Similarity at or above which a new question with an answered
+    /// earlier one goes to triage, flagged, so the core team can close it
+    /// with the existing answer.
+    pub duplicate_threshold: f32,
+    /// Similar questions listed on submit and classify.
+    pub similar_listed: usize,
+    /// Similarity below which a question is not listed as similar.
+    pub min_similarity: f32,
+}
+
+impl Default for ReuseSettings {
+    fn default() -> Self {
+        ReuseSettings {
+            duplicate_threshold: 0.8,
+            similar_listed: 5,
+            min_similarity: 0.3,
+        }
+    }
 }
 
 /// Store names of the learned model and the learning resets.
@@ -217,6 +255,7 @@ impl Service {
         };
         let (live, experts) = directory_of(&taxonomy, store.as_ref(), &learned, &analyzer)?;
         let engine = Engine::new(live, experts)?;
+        let similar = index_questions(&engine, store.as_ref())?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Service {
             engine,
@@ -229,6 +268,8 @@ impl Service {
             learned: Mutex::new(Arc::new(learned)),
             learn_settings: LearnSettings::default(),
             learner: Mutex::new(None),
+            similar,
+            reuse: ReuseSettings::default(),
         })
     }
 
@@ -237,6 +278,68 @@ impl Service {
     pub fn with_learn_settings(mut self, settings: LearnSettings) -> Service {
         self.learn_settings = settings;
         self
+    }
+
+    /// The service with other reuse settings (the config file's `[reuse]`
+    /// table).
+    pub fn with_reuse_settings(mut self, settings: ReuseSettings) -> Service {
+        self.reuse = settings;
+        self
+    }
+
+    /// Earlier questions like a text (or like stored question `like`, left
+    /// out of its own results), best first.
+    pub fn find_similar(
+        &self,
+        text: Option<&QuestionText>,
+        like: Option<QuestionId>,
+        limit: usize,
+    ) -> Result<Vec<Similar>, ServiceError> {
+        let features = match (text, like) {
+            (Some(t), _) => self.engine.features(t.as_str()),
+            (None, Some(id)) => self.engine.features(&self.store.get(id)?.text),
+            (None, None) => {
+                return Err(ServiceError::Invalid(
+                    "give the text of a question or the id of a stored one".into(),
+                ))
+            }
+        };
+        self.similar_to(&features, like, limit)
+    }
+
+    fn similar_to(
+        &self,
+        features: &[String],
+        exclude: Option<QuestionId>,
+        limit: usize,
+    ) -> Result<Vec<Similar>, ServiceError> {
+        let hits = self.similar.search(
+            features,
+            limit,
+            self.reuse.min_similarity,
+            exclude.map(QuestionId::get),
+        );
+        let mut out = Vec::with_capacity(hits.len());
+        for hit in hits {
+            match self.store.get(QuestionId::new(hit.id)) {
+                Ok(question) => out.push(Similar {
+                    question,
+                    score: hit.score,
+                }),
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Similar earlier questions for a classification request.
+    pub fn similar_for(&self, text: &QuestionText) -> Result<Vec<Similar>, ServiceError> {
+        self.similar_to(
+            &self.engine.features(text.as_str()),
+            None,
+            self.reuse.similar_listed,
+        )
     }
 
     /// The engine (for classification outside the lifecycle).
@@ -267,7 +370,21 @@ impl Service {
     /// Classifies, decides and stores a new question, then announces it.
     pub fn submit(&self, s: Submission) -> Result<SubmitOutcome, ServiceError> {
         let c = self.classify(&s.text, Some(s.organization_type), s.region);
-        let decision = self.policy.decide(&c);
+        let features = self.engine.features(s.text.as_str());
+        let similar = self.similar_to(&features, None, self.reuse.similar_listed)?;
+        let answered_before = similar.iter().find(|x| {
+            x.score >= self.reuse.duplicate_threshold
+                && matches!(x.question.status, Status::Answered | Status::Closed)
+        });
+        let decision = match answered_before {
+            Some(x) => crate::store::Decision::Triage {
+                reason: format!(
+                    "asked and answered before: {} (similarity {:.2}); mark it as a duplicate of {} to reuse that answer",
+                    x.question.id, x.score, x.question.id
+                ),
+            },
+            None => self.policy.decide(&c),
+        };
         let actor = s.actor.clone().unwrap_or_else(|| ANONYMOUS.to_string());
         let submitted = self.store.submit(NewQuestion {
             text: s.text.into_string(),
@@ -283,6 +400,7 @@ impl Service {
             actor,
         })?;
         if submitted.created {
+            self.similar.add(submitted.question.id.get(), &features);
             if let Ok(history) = self.store.history(submitted.question.id) {
                 for event in &history {
                     self.publish(&submitted.question, event);
@@ -293,6 +411,7 @@ impl Service {
             created: submitted.created,
             classification: submitted.created.then_some(c),
             question: submitted.question,
+            similar,
         })
     }
 
@@ -869,6 +988,44 @@ impl Service {
         )?;
         Ok(self.engine.rebuild(Some(live), experts)?)
     }
+}
+
+/// The similarity index of every stored question, built at start-up
+/// (progress is logged for large stores).
+fn index_questions(
+    engine: &Engine,
+    store: &dyn Store,
+) -> Result<crate::similar::SimilarIndex, ServiceError> {
+    let index = crate::similar::SimilarIndex::new();
+    let started = std::time::Instant::now();
+    let mut page = PageRequest {
+        size: crate::store::MAX_PAGE_SIZE,
+        token: None,
+    };
+    loop {
+        let got = store.list(&ListFilter::default(), &page)?;
+        for q in &got.items {
+            index.add(q.id.get(), &engine.features(&q.text));
+        }
+        if index.len() % 100_000 < got.items.len() && index.len() >= 100_000 {
+            tracing::info!(
+                questions = index.len(),
+                "indexing stored questions for similarity"
+            );
+        }
+        match got.next_token {
+            Some(t) => page.token = Some(t),
+            None => break,
+        }
+    }
+    if !index.is_empty() {
+        tracing::info!(
+            questions = index.len(),
+            seconds = started.elapsed().as_secs_f32(),
+            "similar-question index built"
+        );
+    }
+    Ok(index)
 }
 
 /// The taxonomy with the stored provider changes, and the stored experts,

@@ -260,3 +260,40 @@ fn the_default_lead_time_range_is_the_last_twelve_months() {
     f.time.set(1_798_761_600_000); // 2027-01-01 01:00 Amsterdam
     assert_eq!(f.service.last_twelve_months(), (202602, 202701));
 }
+
+#[test]
+fn similar_questions_are_found_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = Arc::new(ManualTime::new(START));
+    let open = || {
+        let store = SledStore::open(dir.path(), StoreOptions::default(), time.clone()).unwrap();
+        let taxonomy = Taxonomy::embedded(&Analyzer::new()).unwrap();
+        Service::open(
+            taxonomy,
+            Arc::new(store),
+            time.clone(),
+            RoutingPolicy::default(),
+        )
+        .unwrap()
+    };
+    let id = {
+        let s = open();
+        s.submit(submission("Hoe zamelen we oude matrassen gescheiden in?"))
+            .unwrap()
+            .question
+            .id
+    };
+    let s = open();
+    let found = s
+        .find_similar(
+            Some(&QuestionText::parse("Matrassen gescheiden inzamelen: hoe?").unwrap()),
+            None,
+            3,
+        )
+        .unwrap();
+    assert_eq!(found.first().map(|x| x.question.id), Some(id));
+    assert!(matches!(
+        s.find_similar(None, None, 3),
+        Err(ServiceError::Invalid(_))
+    ));
+}
