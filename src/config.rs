@@ -136,6 +136,10 @@ impl ServeConfig {
         })?;
         let routing = from_file.routing.unwrap_or_default();
         routing.check().map_err(ConfigError::Value)?;
+        let learning = from_file.learning.unwrap_or_default();
+        learning.check().map_err(ConfigError::Value)?;
+        let reuse = from_file.reuse.unwrap_or_default();
+        reuse.check().map_err(ConfigError::Value)?;
         let cache_mb = cli
             .cache_mb
             .or(from_file.cache_mb)
@@ -157,8 +161,8 @@ impl ServeConfig {
             drain_timeout: Duration::from_secs(from_file.drain_timeout_secs.unwrap_or(10)),
             cors_origins: from_file.cors_origins.unwrap_or_default(),
             routing,
-            learning: from_file.learning.unwrap_or_default(),
-            reuse: from_file.reuse.unwrap_or_default(),
+            learning,
+            reuse,
         })
     }
 }

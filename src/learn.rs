@@ -70,6 +70,28 @@ impl Default for LearnSettings {
     }
 }
 
+impl LearnSettings {
+    /// Checks the knobs, saying which one is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("max_weight", self.max_weight),
+            ("saturation", self.saturation),
+            ("min_weight", self.min_weight),
+            ("smoothing", self.smoothing),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!(
+                    "learning.{name} = {v} must be a number of at least 0"
+                ));
+            }
+        }
+        if self.saturation == 0.0 {
+            return Err("learning.saturation must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
 /// One routing decision of the core team, with the question's text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {

@@ -150,7 +150,9 @@ async fn a_question_walks_through_every_state() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(status(&q), proto::Status::Reopened);
+    // A reopened question goes straight back to the core team's queue.
+    assert_eq!(status(&q), proto::Status::Triage);
+    assert_eq!(q.triage_reason, "reopened: new regulation");
     let q = app
         .triage
         .route_question(proto::RouteQuestionRequest {
@@ -221,6 +223,7 @@ async fn a_question_walks_through_every_state() {
         S::Answered,
         S::Closed,
         S::Reopened,
+        S::Triage,
         S::Routed,
     ];
     assert_eq!(path, expected.iter().map(|s| *s as i32).collect::<Vec<_>>());

@@ -85,8 +85,9 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "LANG", value_parser = parse_language)]
     pub lang: Option<Language>,
     /// Ask the running server (--server) instead of classifying here with
-    /// the embedded or given taxonomy.
-    #[arg(long)]
+    /// the embedded or given taxonomy: its live directory and what it
+    /// learned.
+    #[arg(long, conflicts_with_all = ["lang", "taxonomy", "experts"])]
     pub remote: bool,
     /// Where the engine's knowledge comes from.
     #[command(flatten)]

@@ -1306,8 +1306,23 @@ pub fn read_experts(path: &std::path::Path) -> anyhow::Result<Vec<ExpertRecord>>
         experts_from_csv(&text)
     } else {
         crate::domain::parse_expert_records(&text).map_err(|e| anyhow::anyhow!(e))
-    };
-    records.with_context(|| format!("in {}", path.display()))
+    }
+    .with_context(|| format!("in {}", path.display()))?;
+    // Check every record here, so a mistake is reported with its place in
+    // the file before anything is sent (the wire format would turn an
+    // unknown organisation type into OTHER).
+    let data_line = if is_csv { 2 } else { 1 };
+    for (n, r) in records.iter().enumerate() {
+        crate::domain::Expert::try_from(r.clone()).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: record {} (line {}): {e}",
+                path.display(),
+                n + 1,
+                n + data_line
+            )
+        })?;
+    }
+    Ok(records)
 }
 
 fn experts_from_csv(text: &str) -> anyhow::Result<Vec<ExpertRecord>> {

@@ -100,7 +100,7 @@ impl DirectoryService for Api {
         Ok(Response::new(proto::ListProvidersResponse {
             providers: self
                 .service
-                .providers()
+                .providers()?
                 .iter()
                 .map(convert::provider)
                 .collect(),

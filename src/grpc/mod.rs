@@ -128,6 +128,14 @@ pub async fn serve(
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         health.set_not_serving::<QuestionServiceServer<Api>>().await;
+        health.set_not_serving::<TriageServiceServer<Api>>().await;
+        health
+            .set_not_serving::<DirectoryServiceServer<Api>>()
+            .await;
+        health.set_not_serving::<InsightsServiceServer<Api>>().await;
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
         let _ = stop_tx.send(true);
         let _ = fired_tx.send(());
     };
@@ -159,18 +167,23 @@ pub async fn serve(
         }
         tokio::time::sleep(options.drain_timeout).await;
     };
-    tokio::select! {
-        result = server => result?,
-        () = deadline => tracing::warn!(
-            "requests still open {:?} after the shutdown signal; closing their connections",
-            options.drain_timeout
-        ),
-    }
+    let served = tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(
+                "requests still open {:?} after the shutdown signal; closing their connections",
+                options.drain_timeout
+            );
+            Ok(())
+        }
+    };
+    // Flush even when the transport failed: what was written stays.
     let store = service.store().clone();
     tokio::task::spawn_blocking(move || store.flush())
         .await
         .map_err(|e| StoreError::Io(format!("the final flush did not finish: {e}")))??;
     tracing::info!("store flushed; stopped");
+    served?;
     Ok(())
 }
 

@@ -31,8 +31,14 @@ pub fn stream(
                 _ = tx.closed() => break,
                 received = events.recv() => match received {
                     Ok(event) => {
-                        if filter.matches(&event) && tx.send(Ok(message(&event))).await.is_err() {
-                            break;
+                        if !filter.matches(&event) {
+                            continue;
+                        }
+                        // A client that stopped reading must not keep the
+                        // stream (and the shutdown) waiting.
+                        tokio::select! {
+                            sent = tx.send(Ok(message(&event))) => if sent.is_err() { break },
+                            _ = shutdown.changed() => break,
                         }
                     }
                     Err(broadcast::error::RecvError::Lagged(missed)) => {

@@ -210,6 +210,27 @@ pub struct ReuseSettings {
     pub min_similarity: f32,
 }
 
+impl ReuseSettings {
+    /// Checks the knobs, saying which one is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("duplicate_threshold", self.duplicate_threshold),
+            ("min_similarity", self.min_similarity),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("reuse.{name} = {v} must be between 0 and 1"));
+            }
+        }
+        if self.similar_listed > 50 {
+            return Err(format!(
+                "reuse.similar_listed = {} is more than 50",
+                self.similar_listed
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ReuseSettings {
     fn default() -> Self {
         ReuseSettings {
@@ -514,24 +535,57 @@ impl Service {
             Lifecycle::Reopen => Action::Reopen,
         };
         let is_route = matches!(action, Action::Route { .. });
+        let is_reopen = matches!(action, Action::Reopen);
+        let actor = request.actor.unwrap_or_else(|| ANONYMOUS.to_string());
+        let reason = request.reason.map(Reason::into_string);
         let question = self.store.apply(
             id,
             Change {
                 action,
-                actor: request.actor.unwrap_or_else(|| ANONYMOUS.to_string()),
-                reason: request.reason.map(Reason::into_string),
+                actor: actor.clone(),
+                reason: reason.clone(),
                 expected_version: request.expected_version,
             },
         )?;
-        let history = self.store.history(id)?;
-        if let Some(event) = history.last() {
-            self.publish(&question, event);
-            // A route out of TRIAGE is the core team's decision: feedback.
-            if is_route && event.from == Some(Status::Triage) {
-                self.learn_soon();
-            }
+        self.announce(&question, is_route);
+        if !is_reopen {
+            return Ok(question);
         }
-        Ok(question)
+        // A reopened question goes back to the core team's queue at once,
+        // so it cannot be forgotten in REOPENED.
+        let triaged = self.store.apply(
+            id,
+            Change {
+                action: Action::Triage,
+                actor,
+                reason: Some(match reason {
+                    Some(r) => format!("reopened: {r}"),
+                    None => "reopened".to_string(),
+                }),
+                expected_version: Some(question.version),
+            },
+        )?;
+        self.announce(&triaged, false);
+        Ok(triaged)
+    }
+
+    /// Announces the last event of a changed question to watchers.
+    fn announce(&self, question: &Question, is_route: bool) {
+        let id = question.id;
+        // The event this change wrote is the question's last one as
+        // returned (a concurrent change has a later number). Announcing it
+        // is best effort: the change itself is stored.
+        match self.store.event(id, question.events.saturating_sub(1)) {
+            Ok(Some(event)) => {
+                self.publish(question, &event);
+                // A route out of TRIAGE is the core team's decision.
+                if is_route && event.from == Some(Status::Triage) {
+                    self.learn_soon();
+                }
+            }
+            Ok(None) => tracing::error!(question = %id, "the event of a stored change is missing"),
+            Err(e) => tracing::error!(question = %id, "cannot read the event to announce: {e}"),
+        }
     }
 
     // ---- learning ----
@@ -584,6 +638,11 @@ impl Service {
     /// the new index version.
     pub fn relearn(&self) -> Result<u64, ServiceError> {
         let _guard = self.lock_directory();
+        self.relearn_locked()
+    }
+
+    /// Relearns; the caller holds the directory lock.
+    fn relearn_locked(&self) -> Result<u64, ServiceError> {
         let examples = self.examples()?;
         let resets = self.resets()?;
         let known = self.known_stems()?;
@@ -708,6 +767,9 @@ impl Service {
     /// Forgets what was learned about a term (every term with `None`) up
     /// to now; later decisions teach again. Returns the new index version.
     pub fn reset_learned(&self, term: Option<&str>) -> Result<u64, ServiceError> {
+        // Held from reading the resets to the rebuild: two resets at once
+        // must not lose one.
+        let _guard = self.lock_directory();
         let keys = match term {
             None => vec![learn::ALL_TERMS.to_string()],
             Some(word) => {
@@ -729,7 +791,7 @@ impl Service {
             RESETS,
             &serde_json::to_vec(&resets).map_err(|e| ServiceError::Invalid(e.to_string()))?,
         )?;
-        self.relearn()
+        self.relearn_locked()
     }
 
     /// Lead-time percentiles; `groups` keeps only the named groups.
@@ -746,6 +808,14 @@ impl Service {
             )));
         }
         let mut out = self.store.lead_times(query)?;
+        if query.group_by == crate::store::Dimension::Month {
+            // Stored as yyyymm; the API speaks YYYY-MM.
+            for g in &mut out {
+                if let Ok(m) = g.group.parse::<u32>() {
+                    g.group = month_text(m);
+                }
+            }
+        }
         if !groups.is_empty() {
             out.retain(|g| groups.iter().any(|w| w.eq_ignore_ascii_case(&g.group)));
         }
@@ -782,19 +852,19 @@ impl Service {
 
     // ---- directory ----
 
-    /// Every provider routing uses now.
-    pub fn providers(&self) -> Vec<ProviderRecord> {
-        self.engine
-            .taxonomy()
-            .providers()
-            .iter()
-            .map(|p| p.to_record())
-            .collect()
+    /// Every provider routing uses now, as the taxonomy and the directory
+    /// describe them (without learned weights, so a record read and written
+    /// back does not turn learned weights into its own).
+    pub fn providers(&self) -> Result<Vec<ProviderRecord>, ServiceError> {
+        let live = self
+            .base
+            .with_provider_changes(&self.store.provider_changes()?, self.engine.analyzer())?;
+        Ok(live.providers().iter().map(|p| p.to_record()).collect())
     }
 
     /// One provider.
     pub fn provider(&self, id: &str) -> Result<ProviderRecord, ServiceError> {
-        self.providers()
+        self.providers()?
             .into_iter()
             .find(|p| p.id == id)
             .ok_or_else(|| not_found_provider(id))
@@ -947,9 +1017,14 @@ impl Service {
         id: &str,
         available: bool,
     ) -> Result<(ExpertRecord, u64), ServiceError> {
+        // Read and write under the directory lock, so a concurrent update
+        // of the same expert is not overwritten with the old record.
+        let _guard = self.lock_directory();
         let mut record = self.expert(id)?;
         record.available = available;
-        self.put_expert(record, false)
+        self.store.put_expert(&record)?;
+        let version = self.rebuild_locked()?;
+        Ok((record, version))
     }
 
     fn check_expert(&self, record: &ExpertRecord) -> Result<(), ServiceError> {

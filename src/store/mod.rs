@@ -105,6 +105,9 @@ pub trait Store: Send + Sync {
     fn get(&self, id: QuestionId) -> Result<Question, StoreError>;
     /// Its events, oldest first.
     fn history(&self, id: QuestionId) -> Result<Vec<Event>, StoreError>;
+    /// One event of a question (`seq` counts from 0; a question's last
+    /// event is `events - 1`).
+    fn event(&self, id: QuestionId, seq: u32) -> Result<Option<Event>, StoreError>;
     /// Applies a lifecycle action; refused when illegal now or when
     /// `expected_version` is stale.
     fn apply(&self, id: QuestionId, change: Change) -> Result<Question, StoreError>;

@@ -865,6 +865,14 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn event(&self, id: QuestionId, seq: u32) -> Result<Option<Event>, StoreError> {
+        let key = keys::event(id, seq);
+        match self.db.get(&key).map_err(io)? {
+            Some(bytes) => from_json(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn apply(&self, id: QuestionId, ch: Change) -> Result<Question, StoreError> {
         let kind = ch.action.kind();
         match &ch.action {
