@@ -347,6 +347,22 @@ async fn every_error_code_comes_with_a_message_to_act_on() {
         e.message()
     );
 
+    // Reviewing an answer that does not exist is a precondition too.
+    let e = app
+        .questions
+        .review_answer(proto::ReviewAnswerRequest {
+            id: vague.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no answer yet");
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(
+        e.message().contains("only an ANSWERED or CLOSED"),
+        "{}",
+        e.message()
+    );
+
     // ABORTED on a stale etag; the stored question is unchanged.
     let routed = app
         .triage

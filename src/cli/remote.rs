@@ -127,6 +127,9 @@ pub enum RemoteCommand {
     /// The expert directory.
     #[command(subcommand)]
     Experts(ExpertsCommand),
+    /// Answers due for review, and confirming or replacing them.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Earlier questions that ask the same thing, with their answers.
     Similar {
         /// The question text (or give --id).
@@ -269,6 +272,43 @@ pub enum ExpertsCommand {
     },
 }
 
+/// `kicer review` commands.
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Answers whose review date has passed, earliest first.
+    List {
+        /// Due before this date (YYYY-MM-DD) instead of now.
+        #[arg(long, value_parser = parse_date)]
+        before: Option<i64>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+    },
+    /// The answer still holds: set the next review date.
+    Confirm {
+        /// The question.
+        #[command(flatten)]
+        change: Change,
+        /// Next review (YYYY-MM-DD); default: the themes' review period.
+        #[arg(long, value_parser = parse_date)]
+        review_after: Option<i64>,
+    },
+    /// Replace the answer.
+    Replace {
+        /// The question.
+        #[command(flatten)]
+        change: Change,
+        /// The new answer.
+        answer: String,
+        /// A source (repeat for several).
+        #[arg(long = "source")]
+        sources: Vec<String>,
+        /// Next review (YYYY-MM-DD); default: the themes' review period.
+        #[arg(long, value_parser = parse_date)]
+        review_after: Option<i64>,
+    },
+}
+
 /// `kicer learned` commands.
 #[derive(Debug, Subcommand)]
 pub enum LearnedCommand {
@@ -399,6 +439,13 @@ fn parse_date(text: &str) -> Result<i64, String> {
         .and_then(|tz| tz.to_timestamp(date.to_datetime(jiff::civil::Time::midnight())))
         .map(|t| t.as_millisecond())
         .map_err(|e| e.to_string())
+}
+
+fn millis_timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
 }
 
 fn status_wire(s: Status) -> i32 {
@@ -762,10 +809,7 @@ async fn dispatch(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> 
                 etag: a.etag.unwrap_or_default(),
                 answer: a.answer,
                 sources: a.sources,
-                review_after: a.review_after.map(|ms| prost_types::Timestamp {
-                    seconds: ms.div_euclid(1000),
-                    nanos: 0,
-                }),
+                review_after: a.review_after.map(millis_timestamp),
                 actor,
             };
             print_question(
@@ -843,6 +887,83 @@ async fn dispatch(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> 
                     None => println!("forgot everything learned; index v{}", r.index_version),
                 }
             }
+        }
+        RemoteCommand::Review(ReviewCommand::List { before, limit }) => {
+            let r = questions
+                .list_due_for_review(proto::ListDueForReviewRequest {
+                    due_before: before.map(millis_timestamp),
+                    page_size: limit,
+                    page_token: String::new(),
+                })
+                .await
+                .map_err(failure)?
+                .into_inner();
+            if remote.json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(r.questions.iter().map(json::question).collect())
+                );
+            } else if r.questions.is_empty() {
+                println!("No answers are due for review.");
+            } else {
+                let rows = r
+                    .questions
+                    .iter()
+                    .map(|q| {
+                        let a = q.answer.clone().unwrap_or_default();
+                        vec![
+                            json::time_text(a.review_after.as_ref()),
+                            q.id.clone(),
+                            category_name(q.category),
+                            clip(&q.text, 45),
+                            clip(&a.text, 45),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(&["DUE", "ID", "CATEGORY", "QUESTION", "ANSWER"], rows)
+                );
+            }
+        }
+        RemoteCommand::Review(ReviewCommand::Confirm {
+            change,
+            review_after,
+        }) => {
+            let q = questions
+                .review_answer(proto::ReviewAnswerRequest {
+                    id: change.id,
+                    etag: change.etag.unwrap_or_default(),
+                    review_after: review_after.map(millis_timestamp),
+                    reason: change.reason.unwrap_or_default(),
+                    actor,
+                    ..Default::default()
+                })
+                .await
+                .map_err(failure)?
+                .into_inner();
+            print_question(&q);
+        }
+        RemoteCommand::Review(ReviewCommand::Replace {
+            change,
+            answer,
+            sources,
+            review_after,
+        }) => {
+            let q = questions
+                .review_answer(proto::ReviewAnswerRequest {
+                    id: change.id,
+                    etag: change.etag.unwrap_or_default(),
+                    answer,
+                    sources,
+                    review_after: review_after.map(millis_timestamp),
+                    reason: change.reason.unwrap_or_default(),
+                    actor,
+                })
+                .await
+                .map_err(failure)?
+                .into_inner();
+            print_question(&q);
         }
         RemoteCommand::Similar { text, id, limit } => {
             let r = questions

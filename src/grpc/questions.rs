@@ -52,6 +52,7 @@ impl LifecycleFields for proto::AnswerQuestionRequest {
 }
 
 lifecycle_fields!(
+    proto::ReviewAnswerRequest,
     proto::AcceptQuestionRequest,
     proto::DeclineQuestionRequest,
     proto::WaitForAskerRequest,
@@ -158,6 +159,57 @@ impl QuestionService for Api {
         let similar = blocking(move || service.similar_for(&text)).await?;
         out.similar = similar.iter().map(convert::similar).collect();
         Ok(Response::new(out))
+    }
+
+    #[instrument(skip_all, fields(method = "ListDueForReview"))]
+    async fn list_due_for_review(
+        &self,
+        request: tonic::Request<proto::ListDueForReviewRequest>,
+    ) -> Reply<proto::ListDueForReviewResponse> {
+        let r = request.into_inner();
+        let at = r
+            .due_before
+            .as_ref()
+            .map(|t| convert::millis("due_before", t))
+            .transpose()?;
+        let page = page_request(r.page_size, &r.page_token)?;
+        let service = self.service.clone();
+        let page = blocking(move || service.due_for_review(at, &page)).await?;
+        Ok(Response::new(proto::ListDueForReviewResponse {
+            questions: page.items.iter().map(|q| self.question(q)).collect(),
+            next_page_token: page.next_token.unwrap_or_default(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(method = "ReviewAnswer", question = tracing::field::Empty))]
+    async fn review_answer(
+        &self,
+        request: tonic::Request<proto::ReviewAnswerRequest>,
+    ) -> Reply<proto::Question> {
+        let r = request.into_inner();
+        let (id, req) = r.common().parse()?;
+        let replace = match r.answer.trim() {
+            "" if !r.sources.is_empty() => {
+                return Err(bad(
+                    "sources",
+                    "belong to a new answer: give the answer too, or leave both out to confirm",
+                )
+                .into())
+            }
+            "" => None,
+            text => Some((
+                AnswerText::parse(text).map_err(convert::BadRequest::from)?,
+                convert::sources(&r.sources)?,
+            )),
+        };
+        let review_after = r
+            .review_after
+            .as_ref()
+            .map(|t| convert::millis("review_after", t))
+            .transpose()?;
+        let service = self.service.clone();
+        let q = blocking(move || service.review_answer(id, replace, review_after, req)).await?;
+        Ok(Response::new(self.question(&q)))
     }
 
     #[instrument(skip_all, fields(method = "FindSimilarQuestions", question = tracing::field::Empty))]

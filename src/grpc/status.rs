@@ -17,7 +17,9 @@ pub fn from_service(e: ServiceError) -> Status {
         ServiceError::Index(_) => Code::FailedPrecondition,
         ServiceError::Store(s) => match s {
             StoreError::NotFound(_) => Code::NotFound,
-            StoreError::IllegalTransition { .. } => Code::FailedPrecondition,
+            StoreError::IllegalTransition { .. } | StoreError::NotAnswered { .. } => {
+                Code::FailedPrecondition
+            }
             StoreError::Stale { .. } => Code::Aborted,
             StoreError::Invalid(_) | StoreError::BadPageToken => Code::InvalidArgument,
             StoreError::Locked { .. } | StoreError::Format { .. } => Code::FailedPrecondition,

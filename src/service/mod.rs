@@ -529,7 +529,10 @@ impl Service {
             } => Action::Answer {
                 text: text.into_string(),
                 sources,
-                review_after_ms,
+                review_after_ms: match review_after_ms {
+                    Some(at) => Some(at),
+                    None => Some(self.default_review_after(&self.store.get(id)?)),
+                },
             },
             Lifecycle::Close => Action::Close,
             Lifecycle::Reopen => Action::Reopen,
@@ -792,6 +795,61 @@ impl Service {
             &serde_json::to_vec(&resets).map_err(|e| ServiceError::Invalid(e.to_string()))?,
         )?;
         self.relearn_locked()
+    }
+
+    /// When an answer given now should be reviewed by default: after the
+    /// shortest review period of the question's themes (regulation and
+    /// funding change faster), or [`DEFAULT_REVIEW_MONTHS`].
+    pub fn default_review_after(&self, question: &Question) -> i64 {
+        let taxonomy = self.engine.taxonomy();
+        let months = question
+            .classification
+            .themes
+            .iter()
+            .filter_map(|t| taxonomy.theme(t).map(|d| d.review_months()))
+            .min()
+            .unwrap_or(DEFAULT_REVIEW_MONTHS);
+        add_months(self.time.now_ms(), months)
+    }
+
+    /// Confirms (`replace: None`) or replaces the answer of an answered
+    /// question, with its next review date (the themes' default when not
+    /// given); recorded in the history and announced.
+    pub fn review_answer(
+        &self,
+        id: QuestionId,
+        replace: Option<(AnswerText, Vec<String>)>,
+        review_after_ms: Option<i64>,
+        request: Request,
+    ) -> Result<Question, ServiceError> {
+        let review_after_ms = match review_after_ms {
+            Some(at) => at,
+            None => self.default_review_after(&self.store.get(id)?),
+        };
+        let question = self.store.review_answer(
+            id,
+            crate::store::AnswerReview {
+                replace: replace.map(|(t, s)| (t.into_string(), s)),
+                review_after_ms: Some(review_after_ms),
+                actor: request.actor.unwrap_or_else(|| ANONYMOUS.to_string()),
+                reason: request.reason.map(Reason::into_string),
+                expected_version: request.expected_version,
+            },
+        )?;
+        self.announce(&question, false);
+        Ok(question)
+    }
+
+    /// Answered questions whose review date has passed (or passes before
+    /// `at_ms`), earliest first, paged.
+    pub fn due_for_review(
+        &self,
+        at_ms: Option<i64>,
+        page: &PageRequest,
+    ) -> Result<Page<Question>, ServiceError> {
+        Ok(self
+            .store
+            .due_for_review(at_ms.unwrap_or_else(|| self.time.now_ms()), page)?)
     }
 
     /// Lead-time percentiles; `groups` keeps only the named groups.
@@ -1180,6 +1238,28 @@ fn not_found_expert(id: &str) -> ServiceError {
         id: id.to_string(),
         hint: "list the experts (`kicer experts list`, ListExperts) for valid ids",
     }
+}
+
+/// Review period of answers whose themes say nothing.
+pub const DEFAULT_REVIEW_MONTHS: u32 = 24;
+
+/// `ms` plus whole calendar months, in Dutch time (31 January + 1 month is
+/// 28 or 29 February).
+fn add_months(ms: i64, months: u32) -> i64 {
+    let Ok(tz) = jiff::tz::TimeZone::get("Europe/Amsterdam") else {
+        return ms + i64::from(months) * 30 * 86_400_000;
+    };
+    jiff::Timestamp::from_millisecond(ms)
+        .ok()
+        .map(|t| tz.to_datetime(t))
+        .and_then(|dt| {
+            dt.checked_add(jiff::Span::new().months(i64::from(months)))
+                .ok()
+        })
+        .and_then(|dt| tz.to_timestamp(dt).ok())
+        .map_or(ms + i64::from(months) * 30 * 86_400_000, |t| {
+            t.as_millisecond()
+        })
 }
 
 /// `yyyymm` as `YYYY-MM`.

@@ -297,3 +297,143 @@ fn similar_questions_are_found_again_after_a_restart() {
         Err(ServiceError::Invalid(_))
     ));
 }
+
+fn answered(f: &Fixture, text: &str) -> Question {
+    let q = f.service.submit(submission(text)).unwrap().question;
+    let q = if q.status == Status::Triage {
+        f.service
+            .act(
+                q.id,
+                Lifecycle::Route {
+                    category: None,
+                    provider: Some(ProviderId::parse("vng").unwrap()),
+                    expert: None,
+                },
+                Request::default(),
+            )
+            .unwrap()
+    } else {
+        q
+    };
+    f.service
+        .act(q.id, Lifecycle::Accept, Request::default())
+        .unwrap();
+    f.service
+        .act(
+            q.id,
+            Lifecycle::Answer {
+                text: AnswerText::parse("Zo doe je dat.").unwrap(),
+                sources: vec![],
+                review_after_ms: None,
+            },
+            Request::default(),
+        )
+        .unwrap()
+}
+
+const MONTH: i64 = 30 * 86_400_000;
+
+#[test]
+fn answers_get_the_review_period_of_their_fastest_changing_theme() {
+    let f = fixture();
+    // Funding (12 months) ages faster than the 24 months of most themes.
+    let funding = answered(
+        &f,
+        "Welke subsidie of financiering is er voor circulaire projecten van de gemeente?",
+    );
+    let review = funding.answer.unwrap().review_after_ms.unwrap();
+    assert!(
+        funding
+            .classification
+            .themes
+            .iter()
+            .any(|t| t.as_str() == "funding"),
+        "{:?}",
+        funding.classification.themes
+    );
+    assert!(
+        (review - START - 12 * MONTH).abs() < 6 * 86_400_000,
+        "{}",
+        (review - START) / 86_400_000
+    );
+    let vague = answered(&f, "Wat is het eigenlijk?");
+    let review = vague.answer.unwrap().review_after_ms.unwrap();
+    assert!((review - START - i64::from(DEFAULT_REVIEW_MONTHS) * MONTH).abs() < 15 * 86_400_000);
+}
+
+#[test]
+fn due_answers_are_listed_and_confirming_or_replacing_them_is_history() {
+    let f = fixture();
+    let q = answered(
+        &f,
+        "Welke subsidie of financiering is er voor circulaire projecten van de gemeente?",
+    );
+    assert!(f
+        .service
+        .due_for_review(None, &PageRequest::default())
+        .unwrap()
+        .items
+        .is_empty());
+    f.time.advance(13 * MONTH);
+    let due = f
+        .service
+        .due_for_review(None, &PageRequest::default())
+        .unwrap()
+        .items;
+    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), vec![q.id]);
+
+    let confirmed = f
+        .service
+        .review_answer(q.id, None, None, Request::default())
+        .unwrap();
+    assert_eq!(confirmed.status, Status::Answered);
+    assert_eq!(confirmed.answer.as_ref().unwrap().text, "Zo doe je dat.");
+    assert!(f
+        .service
+        .due_for_review(None, &PageRequest::default())
+        .unwrap()
+        .items
+        .is_empty());
+
+    let replaced = f
+        .service
+        .review_answer(
+            q.id,
+            Some((
+                AnswerText::parse("Nieuwe regeling sinds 2027.").unwrap(),
+                vec![],
+            )),
+            None,
+            Request::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        replaced.answer.as_ref().unwrap().text,
+        "Nieuwe regeling sinds 2027."
+    );
+    let history = f.service.history(q.id).unwrap();
+    let reasons: Vec<String> = history
+        .iter()
+        .rev()
+        .take(2)
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    assert_eq!(reasons, ["answer replaced", "answer confirmed"]);
+    assert!(history
+        .last()
+        .unwrap()
+        .changes
+        .iter()
+        .any(|c| c.field == "answer"));
+
+    let open = f
+        .service
+        .submit(submission("Wat is het eigenlijk?"))
+        .unwrap()
+        .question;
+    assert!(matches!(
+        f.service
+            .review_answer(open.id, None, None, Request::default()),
+        Err(ServiceError::Store(StoreError::NotAnswered { .. }))
+    ));
+}

@@ -60,6 +60,16 @@ pub enum StoreError {
         /// The directory.
         path: String,
     },
+    /// Only answered questions have an answer to review.
+    #[error(
+        "question {id} is {status}: only an ANSWERED or CLOSED question has an answer to review"
+    )]
+    NotAnswered {
+        /// The question.
+        id: QuestionId,
+        /// Its status.
+        status: Status,
+    },
     /// The data directory was written by an incompatible build.
     #[error("the data directory {path} holds store format {found}; this build reads format {supported}: {hint}")]
     Format {
@@ -111,6 +121,9 @@ pub trait Store: Send + Sync {
     /// Applies a lifecycle action; refused when illegal now or when
     /// `expected_version` is stale.
     fn apply(&self, id: QuestionId, change: Change) -> Result<Question, StoreError>;
+    /// Confirms or replaces the answer of an ANSWERED or CLOSED question,
+    /// recorded in its history; other states are refused.
+    fn review_answer(&self, id: QuestionId, review: AnswerReview) -> Result<Question, StoreError>;
     /// Questions matching a filter, oldest submitted first, paged.
     fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<Page<Question>, StoreError>;
     /// Questions in TRIAGE, highest priority first, paged.

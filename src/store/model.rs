@@ -345,6 +345,23 @@ pub struct Change {
     pub expected_version: Option<u64>,
 }
 
+/// A review of an answer: confirm it (with a new review date) or replace
+/// it. Not a status change: the question stays ANSWERED or CLOSED and the
+/// review is an event in its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerReview {
+    /// A new answer text and sources; `None` confirms the current answer.
+    pub replace: Option<(String, Vec<String>)>,
+    /// The next review date (ms); `None` for none.
+    pub review_after_ms: Option<i64>,
+    /// Who reviewed.
+    pub actor: String,
+    /// Why (for the history).
+    pub reason: Option<String>,
+    /// The version the caller read; `None` skips the check.
+    pub expected_version: Option<u64>,
+}
+
 /// The result of a submit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submitted {

@@ -318,12 +318,19 @@ fn record_in_tx(tx: &TransactionalTree, key: Vec<u8>) -> TxResult<()> {
 /// The recorded fields of a question, as text, for the event history.
 type FieldText = fn(&Question) -> Option<String>;
 
-const RECORDED_FIELDS: [(&str, FieldText); 5] = [
+const RECORDED_FIELDS: [(&str, FieldText); 6] = [
     ("category", |q| q.category.map(|c| c.to_string())),
     ("provider", |q| q.provider.as_ref().map(ToString::to_string)),
     ("expert", |q| q.expert.as_ref().map(ToString::to_string)),
     ("duplicate_of", |q| q.duplicate_of.map(|d| d.to_string())),
     ("answer", |q| q.answer.as_ref().map(|a| a.text.clone())),
+    ("review_after", |q| {
+        q.answer
+            .as_ref()
+            .and_then(|a| a.review_after_ms)
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .map(|t| t.to_string())
+    }),
 ];
 
 /// The recorded fields that differ between two states of a question.
@@ -1021,6 +1028,82 @@ impl Store for SledStore {
                 key.extend_from_slice(&tx.generate_id()?.to_be_bytes());
                 tx_put(tx, key, f)?;
             }
+            tx_put(tx, keys::question(id), &q)?;
+            Ok(Ok(q))
+        };
+        match self.execute(Arc::new(move |tx| Ok(op(tx)?.map(Output::Question))))? {
+            Output::Question(q) => Ok(q),
+            Output::Submitted(s) => Ok(s.question),
+        }
+    }
+
+    fn review_answer(&self, id: QuestionId, review: AnswerReview) -> Result<Question, StoreError> {
+        if let Some((text, _)) = &review.replace {
+            if text.trim().is_empty() {
+                return Err(StoreError::Invalid(
+                    "the new answer is empty: give the answer text, or confirm the current one"
+                        .into(),
+                ));
+            }
+        }
+        let now = self.time.now_ms();
+        let op = move |tx: &TransactionalTree| -> TxResult<Result<Question, StoreError>> {
+            let Some(old) = tx_get::<Question>(tx, &keys::question(id))? else {
+                return Ok(Err(StoreError::NotFound(id)));
+            };
+            if let Some(expected) = review.expected_version {
+                if expected != old.version {
+                    return Ok(Err(StoreError::Stale {
+                        id,
+                        expected,
+                        current: old.version,
+                    }));
+                }
+            }
+            let (true, Some(answer)) = (
+                matches!(old.status, Status::Answered | Status::Closed),
+                old.answer.clone(),
+            ) else {
+                return Ok(Err(StoreError::NotAnswered {
+                    id,
+                    status: old.status,
+                }));
+            };
+            let now = now.max(old.updated_ms);
+            let mut q = old.clone();
+            let confirmed = review.replace.is_none();
+            q.answer = Some(match &review.replace {
+                Some((text, sources)) => Answer {
+                    text: text.clone(),
+                    sources: sources.clone(),
+                    review_after_ms: review.review_after_ms,
+                    answered_at_ms: now,
+                },
+                None => Answer {
+                    review_after_ms: review.review_after_ms,
+                    ..answer
+                },
+            });
+            q.version += 1;
+            q.updated_ms = now;
+            let event = Event {
+                seq: old.events,
+                at_ms: now,
+                actor: review.actor.clone(),
+                action: None,
+                from: Some(old.status),
+                to: old.status,
+                reason: Some(match (&review.reason, confirmed) {
+                    (Some(r), true) => format!("answer confirmed: {r}"),
+                    (Some(r), false) => format!("answer replaced: {r}"),
+                    (None, true) => "answer confirmed".into(),
+                    (None, false) => "answer replaced".into(),
+                }),
+                changes: field_changes(&old, &q),
+            };
+            q.events += 1;
+            tx_put(tx, keys::event(id, event.seq), &event)?;
+            Self::write_indexes(tx, Some(&old), &q)?;
             tx_put(tx, keys::question(id), &q)?;
             Ok(Ok(q))
         };
