@@ -75,6 +75,7 @@ pub fn experts(taxonomy: &Taxonomy, count: usize, seed: u64) -> Vec<Expert> {
             categories: vec![Category::ALL[rng.below(4)].to_string()],
             capacity: 1 + rng.below(5) as u32,
             available: rng.below(10) != 0,
+            absences: Vec::new(),
         };
         // Every field above is valid by construction.
         if let Ok(expert) = Expert::try_from(record) {

@@ -747,6 +747,25 @@ async fn lead_times_and_queue_stats_reflect_the_lifecycle() {
     assert!(e.message().contains("YYYY-MM"), "{}", e.message());
 
     let _ = app.submit(VAGUE_QUESTION).await;
+    let _ = app.submit("Wat bedoelen ze daar eigenlijk mee?").await;
+    let _ = app.submit("Hoe zit dat nu precies?").await;
+    let gaps = app
+        .insights
+        .get_knowledge_gaps(proto::GetKnowledgeGapsRequest {
+            from_month: "2026-03".into(),
+            to_month: "2026-03".into(),
+            min_questions: 3,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .gaps;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!((gaps[0].questions, gaps[0].unanswered), (3, 3));
+    assert_eq!(
+        gaps[0].organization_types[0].organization_type,
+        proto::OrganizationType::Gemeente as i32
+    );
     let stats = app
         .insights
         .get_queue_stats(proto::GetQueueStatsRequest {})
@@ -760,7 +779,7 @@ async fn lead_times_and_queue_stats_reflect_the_lifecycle() {
             .find(|x| x.status == s as i32 && x.category == c)
             .map_or(0, |x| x.count)
     };
-    assert_eq!(count(proto::Status::Triage, 0), 1);
+    assert_eq!(count(proto::Status::Triage, 0), 3);
     assert_eq!(count(proto::Status::Routed, 0), 1);
     assert_eq!(
         count(proto::Status::Routed, proto::Category::Strategy as i32),

@@ -137,6 +137,10 @@ fn the_core_team_walks_a_question_through_triage_from_the_command_line() {
         .iter()
         .all(|e| e["actor"] == "tester" || e["seq"].as_u64() < Some(2)));
 
+    let gaps = ok(app.kicer(&["gaps", "--min", "1"]));
+    assert!(gaps.contains("questions"), "{gaps}");
+    let due = ok(app.kicer(&["review", "list", "--before", "2100-01-01"]));
+    assert!(due.starts_with("DUE") && due.contains(&id), "{due}");
     let learned = ok(app.kicer(&["learned", "list"]));
     assert!(
         learned.contains("Nothing learned yet") || learned.starts_with("TERM"),

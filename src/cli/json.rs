@@ -207,3 +207,16 @@ pub fn similar(x: &proto::SimilarQuestion) -> Value {
         "status": status_name(x.status), "answer": x.answer,
     })
 }
+
+/// A knowledge gap.
+pub fn gap(g: &proto::KnowledgeGap) -> Value {
+    json!({
+        "theme": g.theme, "theme_name": g.theme_name,
+        "category": enum_or_null(g.category, category_name),
+        "questions": g.questions, "unanswered": g.unanswered, "unconfident": g.unconfident,
+        "organization_types": g.organization_types.iter().map(|t| json!({
+            "organization_type": org_type_name(t.organization_type), "questions": t.questions,
+        })).collect::<Vec<_>>(),
+        "examples": g.examples.iter().map(question).collect::<Vec<_>>(),
+    })
+}

@@ -151,6 +151,18 @@ pub enum RemoteCommand {
     Leadtimes(LeadtimesArgs),
     /// Open questions per status and category, with their ages.
     Stats,
+    /// Recurring questions without a confident provider or an answer yet.
+    Gaps {
+        /// First month (YYYY-MM); default twelve months ago.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last month (YYYY-MM); default this month.
+        #[arg(long)]
+        to: Option<String>,
+        /// Smallest cluster shown.
+        #[arg(long, default_value_t = 3)]
+        min: i32,
+    },
     /// Print status events as they happen (Ctrl-C to stop).
     Watch(WatchArgs),
 }
@@ -1096,6 +1108,45 @@ async fn dispatch(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> 
                 );
             }
         }
+        RemoteCommand::Gaps { from, to, min } => {
+            let r = insights
+                .get_knowledge_gaps(proto::GetKnowledgeGapsRequest {
+                    from_month: from.unwrap_or_default(),
+                    to_month: to.unwrap_or_default(),
+                    min_questions: min,
+                })
+                .await
+                .map_err(failure)?
+                .into_inner();
+            if remote.json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(r.gaps.iter().map(json::gap).collect())
+                );
+            } else if r.gaps.is_empty() {
+                println!("No recurring gaps in this period.");
+            } else {
+                for g in &r.gaps {
+                    let who: Vec<String> = g
+                        .organization_types
+                        .iter()
+                        .map(|t| format!("{} {}", org_type_name(t.organization_type), t.questions))
+                        .collect();
+                    println!(
+                        "{} questions  {} / {}  ({} unanswered, {} without a confident provider)  asked by {}",
+                        g.questions,
+                        if g.theme_name.is_empty() { "(no theme)" } else { &g.theme_name },
+                        category_name(g.category),
+                        g.unanswered,
+                        g.unconfident,
+                        who.join(", ")
+                    );
+                    for q in &g.examples {
+                        println!("    {:<6} {}", q.id, clip(&q.text, 90));
+                    }
+                }
+            }
+        }
         RemoteCommand::Stats => {
             let r = insights
                 .get_queue_stats(proto::GetQueueStatsRequest {})
@@ -1272,6 +1323,7 @@ async fn experts(
                         categories: Vec::new(),
                         capacity: a.capacity,
                         available: Some(true),
+                        absences: Vec::new(),
                     }),
                 })
                 .await
@@ -1412,6 +1464,15 @@ fn expert_wire(r: &ExpertRecord) -> proto::Expert {
             .collect(),
         capacity: r.capacity,
         available: Some(r.available),
+        absences: r
+            .absences
+            .iter()
+            .map(|a| proto::Absence {
+                from: a.from.clone(),
+                to: a.to.clone(),
+                reason: a.reason.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -1503,6 +1564,7 @@ fn experts_from_csv(text: &str) -> anyhow::Result<Vec<ExpertRecord>> {
             categories: list(&get(col("categories"))),
             capacity,
             available,
+            absences: Vec::new(),
         });
     }
     Ok(out)

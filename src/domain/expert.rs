@@ -45,6 +45,23 @@ pub struct ExpertRecord {
     /// Whether the expert takes questions at the moment.
     #[serde(default = "default_available")]
     pub available: bool,
+    /// Periods the expert is away (holiday, leave): no questions then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absences: Vec<AbsenceRecord>,
+}
+
+/// A period an expert is away, as written: dates `YYYY-MM-DD`, both days
+/// included, Dutch time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbsenceRecord {
+    /// First day away.
+    pub from: String,
+    /// Last day away.
+    pub to: String,
+    /// Why (holiday, leave…), for people reading the directory.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 fn default_org_type() -> String {
@@ -107,6 +124,16 @@ pub enum ExpertError {
         /// The expert's id.
         expert: String,
     },
+    /// An absence date is not `YYYY-MM-DD`, or ends before it starts.
+    #[error("expert `{expert}`: absence {from} to {to} is not a period: write dates as YYYY-MM-DD, the first not after the last")]
+    BadAbsence {
+        /// The expert's id.
+        expert: String,
+        /// First day as given.
+        from: String,
+        /// Last day as given.
+        to: String,
+    },
     /// A weight is not a finite number in (0, MAX_TERM_WEIGHT].
     #[error("expert `{expert}`: weight {weight} of term `{term}` must be a number above 0 and at most {MAX_TERM_WEIGHT}")]
     BadWeight {
@@ -132,6 +159,17 @@ pub struct Expert {
     categories: Vec<Category>,
     capacity: u32,
     available: bool,
+    /// Away from the first to the end of the last day: `[from, to)` in ms.
+    absences: Vec<(i64, i64)>,
+}
+
+/// Midnight at the start of a day in Amsterdam, in ms since the epoch.
+fn day_start_ms(date: &str) -> Option<i64> {
+    let day: jiff::civil::Date = date.trim().parse().ok()?;
+    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").ok()?;
+    tz.to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+        .ok()
+        .map(|t| t.as_millisecond())
 }
 
 impl TryFrom<ExpertRecord> for Expert {
@@ -189,6 +227,25 @@ impl TryFrom<ExpertRecord> for Expert {
         if checked.is_empty() && themes.is_empty() {
             return Err(ExpertError::NothingToMatch { expert: who() });
         }
+        let absences = r
+            .absences
+            .iter()
+            .map(|a| {
+                let bad = || ExpertError::BadAbsence {
+                    expert: who(),
+                    from: a.from.clone(),
+                    to: a.to.clone(),
+                };
+                let from = day_start_ms(&a.from).ok_or_else(bad)?;
+                let last = day_start_ms(&a.to).ok_or_else(bad)?;
+                if last < from {
+                    return Err(bad());
+                }
+                // The end of the last day: the next midnight (25 or 23
+                // hours later on clock changes is close enough for leave).
+                Ok((from, last + 86_400_000))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Expert {
             id,
             name,
@@ -200,6 +257,7 @@ impl TryFrom<ExpertRecord> for Expert {
             categories,
             capacity: r.capacity,
             available: r.available,
+            absences,
         })
     }
 }
@@ -265,6 +323,15 @@ impl Expert {
     /// Whether the expert takes questions now.
     pub fn available(&self) -> bool {
         self.available
+    }
+    /// Whether the expert takes questions at a moment: available and not
+    /// in an absence.
+    pub fn available_at(&self, ms: i64) -> bool {
+        self.available
+            && !self
+                .absences
+                .iter()
+                .any(|&(from, to)| (from..to).contains(&ms))
     }
 }
 

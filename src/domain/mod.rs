@@ -14,8 +14,8 @@ mod provider;
 pub mod worktime;
 
 pub use expert::{
-    parse_expert_records, parse_experts_json, Expert, ExpertError, ExpertRecord, Expertise,
-    MAX_TERM_WEIGHT,
+    parse_expert_records, parse_experts_json, AbsenceRecord, Expert, ExpertError, ExpertRecord,
+    Expertise, MAX_TERM_WEIGHT,
 };
 pub use ids::{ExpertId, IdError, ProviderId, ThemeId, MAX_ID_LEN};
 pub use lifecycle::{transition, ActionKind, IllegalTransition, Status};

@@ -587,6 +587,15 @@ pub fn expert_record(e: proto::Expert) -> Result<ExpertRecord, BadRequest> {
             .collect(),
         capacity: if e.capacity == 0 { 3 } else { e.capacity },
         available: e.available.unwrap_or(true),
+        absences: e
+            .absences
+            .into_iter()
+            .map(|a| crate::domain::AbsenceRecord {
+                from: a.from,
+                to: a.to,
+                reason: a.reason,
+            })
+            .collect(),
     })
 }
 
@@ -614,6 +623,15 @@ pub fn expert(r: &ExpertRecord) -> proto::Expert {
             .collect(),
         capacity: r.capacity,
         available: Some(r.available),
+        absences: r
+            .absences
+            .iter()
+            .map(|a| proto::Absence {
+                from: a.from.clone(),
+                to: a.to.clone(),
+                reason: a.reason.clone(),
+            })
+            .collect(),
     }
 }
 

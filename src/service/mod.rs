@@ -184,6 +184,12 @@ pub struct Service {
     learner: Mutex<Option<std::sync::mpsc::Sender<()>>>,
     /// Every stored question's features, for similar-question search.
     similar: crate::similar::SimilarIndex,
+    /// Open questions (ROUTED, IN_PROGRESS, WAITING) per expert: what
+    /// automatic assignment checks against capacity. Counted from the store
+    /// at start, then kept by every change; an automatic assignment
+    /// reserves its place here before the question is stored, so
+    /// concurrent submits cannot overfill an expert.
+    load: Mutex<std::collections::HashMap<ExpertId, u32>>,
     reuse: ReuseSettings,
 }
 
@@ -241,6 +247,27 @@ impl Default for ReuseSettings {
     }
 }
 
+/// A cluster of recurring questions the knowledge infrastructure does not
+/// serve well yet: same main theme and category, asked several times,
+/// without a confident provider or without an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnowledgeGap {
+    /// Main theme of the questions (`None`: no theme found).
+    pub theme: Option<crate::domain::ThemeId>,
+    /// Category in force.
+    pub category: Option<Category>,
+    /// Questions in the cluster that are a gap.
+    pub questions: u32,
+    /// Of these, without an answer yet.
+    pub unanswered: u32,
+    /// Of these, without a confident category and provider.
+    pub unconfident: u32,
+    /// Who asks: organisation type and count, most first.
+    pub organization_types: Vec<(OrganizationType, u32)>,
+    /// Up to three example questions, oldest first.
+    pub examples: Vec<Question>,
+}
+
 /// Store names of the learned model and the learning resets.
 const LEARNED: &str = "learned";
 const RESETS: &str = "learning-resets";
@@ -277,6 +304,7 @@ impl Service {
         let (live, experts) = directory_of(&taxonomy, store.as_ref(), &learned, &analyzer)?;
         let engine = Engine::new(live, experts)?;
         let similar = index_questions(&engine, store.as_ref())?;
+        let load = count_load(store.as_ref())?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Service {
             engine,
@@ -291,6 +319,7 @@ impl Service {
             learner: Mutex::new(None),
             similar,
             reuse: ReuseSettings::default(),
+            load: Mutex::new(load),
         })
     }
 
@@ -406,6 +435,17 @@ impl Service {
             },
             None => self.policy.decide(&c),
         };
+        let mut reserved = None;
+        let decision = match decision {
+            crate::store::Decision::Route { provider, .. } => {
+                reserved = self.pick_expert(&c);
+                crate::store::Decision::Route {
+                    provider,
+                    expert: reserved.clone(),
+                }
+            }
+            triage => triage,
+        };
         let actor = s.actor.clone().unwrap_or_else(|| ANONYMOUS.to_string());
         let submitted = self.store.submit(NewQuestion {
             text: s.text.into_string(),
@@ -419,7 +459,17 @@ impl Service {
             impact: s.impact,
             effort: s.effort,
             actor,
-        })?;
+        });
+        let submitted = match submitted {
+            Ok(s) if s.created => s,
+            other => {
+                // Not stored (or stored before): give the place back.
+                if let Some(e) = &reserved {
+                    self.release(e);
+                }
+                other?
+            }
+        };
         if submitted.created {
             self.similar.add(submitted.question.id.get(), &features);
             if let Ok(history) = self.store.history(submitted.question.id) {
@@ -580,6 +630,7 @@ impl Service {
         // is best effort: the change itself is stored.
         match self.store.event(id, question.events.saturating_sub(1)) {
             Ok(Some(event)) => {
+                self.track_load(question, &event);
                 self.publish(question, &event);
                 // A route out of TRIAGE is the core team's decision.
                 if is_route && event.from == Some(Status::Triage) {
@@ -589,6 +640,181 @@ impl Service {
             Ok(None) => tracing::error!(question = %id, "the event of a stored change is missing"),
             Err(e) => tracing::error!(question = %id, "cannot read the event to announce: {e}"),
         }
+    }
+
+    // ---- knowledge gaps ----
+
+    /// Clusters (main theme × category) of at least `min_questions`
+    /// questions submitted in `[from_ms, to_ms)` that are still unanswered
+    /// or had no confident provider, largest first: where the national
+    /// level should plan workshops and new knowledge. Reads the questions
+    /// of the period through the time index.
+    pub fn knowledge_gaps(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        min_questions: u32,
+    ) -> Result<Vec<KnowledgeGap>, ServiceError> {
+        type Key = (Option<crate::domain::ThemeId>, Option<Category>);
+        let mut clusters: BTreeMap<Key, KnowledgeGap> = BTreeMap::new();
+        let filter = ListFilter {
+            submitted_from_ms: Some(from_ms),
+            submitted_to_ms: Some(to_ms),
+            ..ListFilter::default()
+        };
+        let mut page = PageRequest {
+            size: crate::store::MAX_PAGE_SIZE,
+            token: None,
+        };
+        loop {
+            let got = self.store.list(&filter, &page)?;
+            for q in got.items {
+                if matches!(q.status, Status::Rejected | Status::Duplicate) {
+                    continue;
+                }
+                let unanswered = q.answer.is_none();
+                let unconfident = q.classification.category.is_none()
+                    || q.classification.confidence < self.policy.min_confidence
+                    || q.classification.providers.is_empty();
+                if !unanswered && !unconfident {
+                    continue;
+                }
+                let key = (q.classification.themes.first().cloned(), q.category);
+                let gap = clusters.entry(key.clone()).or_insert_with(|| KnowledgeGap {
+                    theme: key.0,
+                    category: key.1,
+                    questions: 0,
+                    unanswered: 0,
+                    unconfident: 0,
+                    organization_types: Vec::new(),
+                    examples: Vec::new(),
+                });
+                gap.questions += 1;
+                gap.unanswered += u32::from(unanswered);
+                gap.unconfident += u32::from(unconfident);
+                match gap
+                    .organization_types
+                    .iter_mut()
+                    .find(|(t, _)| *t == q.organization_type)
+                {
+                    Some((_, n)) => *n += 1,
+                    None => gap.organization_types.push((q.organization_type, 1)),
+                }
+                if gap.examples.len() < 3 {
+                    gap.examples.push(q);
+                }
+            }
+            match got.next_token {
+                Some(t) => page.token = Some(t),
+                None => break,
+            }
+        }
+        let mut gaps: Vec<KnowledgeGap> = clusters
+            .into_values()
+            .filter(|g| g.questions >= min_questions.max(1))
+            .collect();
+        for g in &mut gaps {
+            g.organization_types
+                .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        gaps.sort_by(|a, b| {
+            b.questions
+                .cmp(&a.questions)
+                .then(b.unanswered.cmp(&a.unanswered))
+        });
+        Ok(gaps)
+    }
+
+    /// The start of a month (`yyyymm`) in Dutch time, in ms.
+    pub fn month_start_ms(month: u32) -> Option<i64> {
+        let date = jiff::civil::Date::new((month / 100) as i16, (month % 100) as i8, 1).ok()?;
+        let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").ok()?;
+        tz.to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .ok()
+            .map(|t| t.as_millisecond())
+    }
+
+    // ---- fair, capacity-aware assignment ----
+
+    /// The expert a confidently routed question goes to: among the experts
+    /// scoring within [`EQUALLY_GOOD`] of the best (and at least the
+    /// policy's minimum), those available now (not marked unavailable, not
+    /// in an absence) with room under their capacity; of these the one with
+    /// the lowest share of its capacity in use, so equally good experts
+    /// share the work. Reserves the place; `None` leaves the question with
+    /// the provider.
+    fn pick_expert(&self, c: &Classification) -> Option<ExpertId> {
+        let best = c.experts.first()?.score;
+        if best < self.policy.min_expert_score {
+            return None;
+        }
+        let index = self.engine.index();
+        let now = self.time.now_ms();
+        let mut load = self.load.lock().unwrap_or_else(|p| p.into_inner());
+        let mut choice: Option<(f32, ExpertId)> = None;
+        for m in c
+            .experts
+            .iter()
+            .filter(|m| m.score >= self.policy.min_expert_score && m.score >= best * EQUALLY_GOOD)
+        {
+            let Ok(id) = ExpertId::parse(&m.id) else {
+                continue;
+            };
+            let experts = index.experts();
+            let Ok(at) = experts.binary_search_by(|e| e.id().cmp(&id)) else {
+                continue;
+            };
+            let expert = &experts[at];
+            let open = load.get(&id).copied().unwrap_or(0);
+            if !expert.available_at(now) || open >= expert.capacity() {
+                continue;
+            }
+            let share = open as f32 / expert.capacity() as f32;
+            // Ranked best first: a later one must be strictly less busy.
+            if choice.as_ref().is_none_or(|(s, _)| share < *s) {
+                choice = Some((share, id));
+            }
+        }
+        let (_, id) = choice?;
+        *load.entry(id.clone()).or_default() += 1;
+        Some(id)
+    }
+
+    fn release(&self, expert: &ExpertId) {
+        let mut load = self.load.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = load.get_mut(expert) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Keeps the open-question counts in step with a change.
+    fn track_load(&self, question: &Question, event: &Event) {
+        let holds = |s: Status| matches!(s, Status::Routed | Status::InProgress | Status::Waiting);
+        let current = question.expert.as_ref().map(ToString::to_string);
+        let (before, after) = match event.changes.iter().find(|c| c.field == "expert") {
+            Some(c) => (c.before.clone(), c.after.clone()),
+            None => (current.clone(), current),
+        };
+        let was = event.from.filter(|s| holds(*s)).and(before);
+        let is = holds(event.to).then_some(after).flatten();
+        if was == is {
+            return;
+        }
+        let mut load = self.load.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = was.and_then(|e| ExpertId::parse(&e).ok()) {
+            if let Some(n) = load.get_mut(&e) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        if let Some(e) = is.and_then(|e| ExpertId::parse(&e).ok()) {
+            *load.entry(e).or_default() += 1;
+        }
+    }
+
+    /// Open questions an expert holds now.
+    pub fn open_for(&self, expert: &ExpertId) -> u32 {
+        let load = self.load.lock().unwrap_or_else(|p| p.into_inner());
+        load.get(expert).copied().unwrap_or(0)
     }
 
     // ---- learning ----
@@ -1238,6 +1464,38 @@ fn not_found_expert(id: &str) -> ServiceError {
         id: id.to_string(),
         hint: "list the experts (`kicer experts list`, ListExperts) for valid ids",
     }
+}
+
+/// Experts scoring at least this share of the best are equally good: the
+/// work is spread among them.
+pub const EQUALLY_GOOD: f32 = 0.9;
+
+/// Open questions per expert in the store.
+fn count_load(store: &dyn Store) -> Result<std::collections::HashMap<ExpertId, u32>, ServiceError> {
+    let mut load = std::collections::HashMap::new();
+    for status in [Status::Routed, Status::InProgress, Status::Waiting] {
+        let filter = ListFilter {
+            status: Some(status),
+            ..ListFilter::default()
+        };
+        let mut page = PageRequest {
+            size: crate::store::MAX_PAGE_SIZE,
+            token: None,
+        };
+        loop {
+            let got = store.list(&filter, &page)?;
+            for q in got.items {
+                if let Some(e) = q.expert {
+                    *load.entry(e).or_default() += 1;
+                }
+            }
+            match got.next_token {
+                Some(t) => page.token = Some(t),
+                None => break,
+            }
+        }
+    }
+    Ok(load)
 }
 
 /// Review period of answers whose themes say nothing.

@@ -437,3 +437,203 @@ fn due_answers_are_listed_and_confirming_or_replacing_them_is_history() {
         Err(ServiceError::Store(StoreError::NotAnswered { .. }))
     ));
 }
+
+fn matras_expert(id: &str, capacity: u32, absences: serde_json::Value) -> ExpertRecord {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "name": id, "capacity": capacity,
+        "expertise": {"matrassen": 5.0, "matrasrecycling": 5.0},
+        "absences": absences,
+    }))
+    .unwrap()
+}
+
+const MATRAS: &str =
+    "Wie weet hoe we matrassen inzamelen en matrasrecycling regelen voor de gemeente?";
+
+#[test]
+fn concurrent_submits_never_fill_an_expert_beyond_capacity_and_spread_the_work() {
+    let f = Arc::new(fixture());
+    f.service
+        .put_expert(matras_expert("mira", 3, serde_json::json!([])), true)
+        .unwrap();
+    f.service
+        .put_expert(matras_expert("jan", 3, serde_json::json!([])), true)
+        .unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                (0..4)
+                    .map(|_| f.service.submit(submission(MATRAS)).unwrap().question)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let all: Vec<Question> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert!(
+        all.iter().all(|q| q.status == Status::Routed),
+        "{:?}",
+        all.iter().map(|q| &q.triage_reason).collect::<Vec<_>>()
+    );
+    let to = |e: &str| {
+        all.iter()
+            .filter(|q| q.expert.as_ref().is_some_and(|x| x.as_str() == e))
+            .count()
+    };
+    assert_eq!(
+        (to("mira"), to("jan")),
+        (3, 3),
+        "both filled to capacity, no further"
+    );
+    assert!(
+        all.iter()
+            .filter(|q| q.expert.is_none())
+            .all(|q| q.provider.is_some()),
+        "the rest went to the provider"
+    );
+    let mira = ExpertId::parse("mira").unwrap();
+    assert_eq!(f.service.open_for(&mira), 3);
+
+    // Giving one back frees a place; the next question takes it.
+    let held = all
+        .iter()
+        .find(|q| q.expert.as_ref() == Some(&mira))
+        .unwrap();
+    f.service
+        .act(held.id, Lifecycle::Accept, Request::default())
+        .unwrap();
+    assert_eq!(f.service.open_for(&mira), 3, "accepting keeps it open");
+    f.service
+        .act(
+            held.id,
+            Lifecycle::Decline,
+            Request {
+                reason: Some(crate::domain::input::Reason::parse("te druk").unwrap()),
+                ..Request::default()
+            },
+        )
+        .unwrap_err(); // IN_PROGRESS cannot be declined: the place stays taken
+    f.service
+        .act(held.id, Lifecycle::WaitForAsker, Request::default())
+        .unwrap();
+    assert_eq!(f.service.open_for(&mira), 3, "waiting keeps it open");
+    let other = all
+        .iter()
+        .filter(|q| q.expert.as_ref() == Some(&mira))
+        .nth(1)
+        .unwrap();
+    f.service
+        .act(
+            other.id,
+            Lifecycle::Decline,
+            Request {
+                reason: Some(crate::domain::input::Reason::parse("te druk").unwrap()),
+                ..Request::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(f.service.open_for(&mira), 2);
+    let next = f.service.submit(submission(MATRAS)).unwrap().question;
+    assert_eq!(next.expert, Some(mira.clone()));
+    assert_eq!(f.service.open_for(&mira), 3);
+}
+
+#[test]
+fn equally_good_experts_take_turns() {
+    let f = fixture();
+    f.service
+        .put_expert(matras_expert("mira", 5, serde_json::json!([])), true)
+        .unwrap();
+    f.service
+        .put_expert(matras_expert("jan", 5, serde_json::json!([])), true)
+        .unwrap();
+    let experts: Vec<String> = (0..4)
+        .map(|_| {
+            f.service
+                .submit(submission(MATRAS))
+                .unwrap()
+                .question
+                .expert
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        experts.iter().filter(|e| *e == "mira").count(),
+        2,
+        "{experts:?}"
+    );
+}
+
+#[test]
+fn an_absent_expert_gets_nothing_until_the_absence_ends() {
+    let f = fixture();
+    // 2 March 2026 is inside 1-6 March.
+    f.service
+        .put_expert(matras_expert("mira", 5, serde_json::json!([{"from": "2026-03-01", "to": "2026-03-06", "reason": "vakantie"}])), true)
+        .unwrap();
+    let q = f.service.submit(submission(MATRAS)).unwrap().question;
+    assert_eq!(q.expert, None);
+    assert!(q.provider.is_some() || q.status == Status::Triage);
+    f.time.advance(5 * 86_400_000); // 7 March
+    let q = f.service.submit(submission(MATRAS)).unwrap().question;
+    assert_eq!(q.expert.map(|e| e.to_string()), Some("mira".into()));
+    assert!(f
+        .service
+        .put_expert(
+            matras_expert(
+                "bad",
+                1,
+                serde_json::json!([{"from": "2026-03-09", "to": "2026-03-01"}])
+            ),
+            true
+        )
+        .is_err());
+}
+
+#[test]
+fn the_gaps_report_clusters_recurring_unserved_questions_by_theme_and_category() {
+    let f = fixture();
+    // Three vague questions nobody can route, from two kinds of asker.
+    for (text, org) in [
+        ("Wat is het eigenlijk?", OrganizationType::Gemeente),
+        ("Wat betekent dit nu?", OrganizationType::Gemeente),
+        ("Hoe zit dat precies?", OrganizationType::Waterschap),
+    ] {
+        let mut s = submission(text);
+        s.organization_type = org;
+        f.service.submit(s).unwrap();
+    }
+    // Two clear procurement questions, one answered: below the minimum.
+    answered(&f, CLEAR);
+    f.service.submit(submission(CLEAR)).unwrap();
+    let gaps = f.service.knowledge_gaps(START - 1, START + 1, 3).unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let g = &gaps[0];
+    assert_eq!((g.theme.as_ref(), g.category), (None, None));
+    assert_eq!((g.questions, g.unanswered, g.unconfident), (3, 3, 3));
+    assert_eq!(
+        g.organization_types,
+        vec![
+            (OrganizationType::Gemeente, 2),
+            (OrganizationType::Waterschap, 1)
+        ]
+    );
+    assert_eq!(g.examples.len(), 3);
+    // With a lower minimum the single unanswered procurement question shows too.
+    let all = f.service.knowledge_gaps(START - 1, START + 1, 1).unwrap();
+    assert!(
+        all.iter()
+            .any(|g| g.category == Some(Category::Execution) && g.unanswered >= 1),
+        "{all:?}"
+    );
+    // Outside the period: nothing.
+    assert!(f
+        .service
+        .knowledge_gaps(START + 1, START + 2, 1)
+        .unwrap()
+        .is_empty());
+}
