@@ -100,6 +100,12 @@ def main(address):
                      etag=vague["etag"], reason="water board question")
     check(after["status"] == "STATUS_ROUTED" and after["provider_id"] == "uvw", "the core team routes it")
 
+    similar = api.call(q, "FindSimilarQuestions",
+                       text="Welke criteria gebruiken we bij aanbestedingen om circulaire-inkoopdoelstellingen te halen?",
+                       page_size=3)
+    check(similar.get("similar", [{}])[0].get("id") == routed["id"],
+          "FindSimilarQuestions finds the earlier question in other words")
+
     lead = api.call("kicer.v1.InsightsService", "GetLeadTimes", metric="LEAD_TIME_METRIC_TIME_TO_ROUTE",
                     group_by="LEAD_TIME_GROUPING_ALL")
     total = sum(int(g.get("count", 0)) for g in lead.get("groups", []))

@@ -19,10 +19,16 @@
 //! * [`store`]: everything kicer knows, durably: questions, event history,
 //!   secondary indexes, triage queue, lead-time counters, experts, feedback;
 //!   the [`store::Store`] trait and its sled implementation with group commit.
+//! * [`learn`]: term weights learned from the core team's triage decisions,
+//!   laid over the taxonomy's priors on every index build.
+//! * [`similar`]: the in-memory inverted index of stored questions that
+//!   finds earlier questions asking the same thing.
 //! * [`service`]: what kicer does for its callers, in domain terms: classify,
-//!   decide (route or triage, [`service::RoutingPolicy`]), store, announce
-//!   status events; the live directory (providers over the taxonomy,
-//!   experts) and the index rebuild when it changes. Synchronous, no gRPC.
+//!   decide (route or triage, [`service::RoutingPolicy`]; capacity-aware
+//!   expert choice), store, announce status events; the live directory
+//!   (providers over the taxonomy, experts) and the index rebuild when it
+//!   or the learned model changes; similar questions, review dates,
+//!   knowledge gaps. Synchronous, no gRPC.
 //! * [`grpc`]: the edge: generated `kicer.v1` code, parsing requests into
 //!   domain values, the four services, errors mapped to `Status` in one
 //!   place, and [`grpc::serve`] with health, reflection and gRPC-Web.
