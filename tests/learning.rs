@@ -117,7 +117,7 @@ fn halves(items: &[Labelled]) -> (Vec<&Labelled>, Vec<&Labelled>) {
 
 #[test]
 fn feedback_on_one_set_improves_routing_on_another_and_reset_undoes_it() {
-    let dev = load("../shared/eval/dev.jsonl");
+    let dev = load("tests/data/dev.jsonl");
     let holdout = load("tests/data/holdout.jsonl");
     let (teach_h, measure_h) = halves(&holdout);
     let teach_set: Vec<&Labelled> = dev.iter().chain(teach_h.iter().copied()).collect();
@@ -153,7 +153,7 @@ fn feedback_on_one_set_improves_routing_on_another_and_reset_undoes_it() {
 
 #[test]
 fn dev_set_halves_before_and_after_feedback() {
-    let dev = load("../shared/eval/dev.jsonl");
+    let dev = load("tests/data/dev.jsonl");
     let (a, b) = halves(&dev);
     for (name, teach_set, measure_set) in [("A -> B", &a, &b), ("B -> A", &b, &a)] {
         let dir = tempfile::tempdir().unwrap();
