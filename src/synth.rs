@@ -35,6 +35,13 @@ impl SplitMix {
         (self.next_u64() % n as u64) as usize
     }
 
+    /// A number in `0..n` with Zipf-like frequencies: `k` comes about
+    /// `1/(k+1)` as often as 0, as words do in text.
+    pub fn zipf(&mut self, n: usize) -> usize {
+        let u = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
+    }
+
     /// A number in `0..n`, skewed towards 0 (the smaller of two draws).
     pub fn skewed(&mut self, n: usize) -> usize {
         self.below(n).min(self.below(n))
@@ -123,27 +130,52 @@ const CLOSINGS: [&str; 6] = [
     "zonder extra personeel?",
 ];
 
-/// A generated question: three topic terms of the taxonomy (with a place
-/// number so that millions of questions are not all alike) in one of many
-/// phrasings. Returns the text and its topic, from which [`paraphrase`]
-/// writes the same question in other words.
+/// A generated question: three topic terms of the taxonomy drawn with
+/// Zipf-like frequencies (a few terms are in a large share of the
+/// questions, as `circulair` is), in one of many phrasings, from one of
+/// the twelve provinces. Returns the text and its topic, from which
+/// [`paraphrase`] writes the same question in other words.
 pub fn question(vocabulary: &[String], rng: &mut SplitMix) -> (String, Topic) {
+    let mut terms = [0; 3];
+    for t in &mut terms {
+        *t = rng.zipf(vocabulary.len());
+    }
+    terms.sort_unstable();
     let topic = Topic {
-        terms: [
-            rng.below(vocabulary.len()),
-            rng.below(vocabulary.len()),
-            rng.below(vocabulary.len()),
-        ],
-        place: rng.below(5_000),
+        terms,
+        place: rng.below(PROVINCES.len()),
     };
     (phrase(vocabulary, &topic, rng), topic)
 }
 
-/// What a generated question is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+const PROVINCES: [&str; 12] = [
+    "Groningen",
+    "Fryslân",
+    "Drenthe",
+    "Overijssel",
+    "Flevoland",
+    "Gelderland",
+    "Utrecht",
+    "Noord-Holland",
+    "Zuid-Holland",
+    "Zeeland",
+    "Noord-Brabant",
+    "Limburg",
+];
+
+/// What a generated question is about: its three terms (sorted) and its
+/// province.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Topic {
     terms: [usize; 3],
     place: usize,
+}
+
+impl Topic {
+    /// Whether two questions ask the same: the same terms.
+    pub fn same_terms(&self, other: &Topic) -> bool {
+        self.terms == other.terms
+    }
 }
 
 /// The same question in other words: another opening, link and closing,
@@ -157,13 +189,13 @@ pub fn paraphrase(vocabulary: &[String], topic: &Topic, rng: &mut SplitMix) -> S
 fn phrase(vocabulary: &[String], topic: &Topic, rng: &mut SplitMix) -> String {
     let [a, b, c] = topic.terms;
     format!(
-        "{} {} {} {} bij project {} van gemeente {} {}",
+        "{} {} {} {} bij een project over {} in {} {}",
         OPENINGS[rng.below(OPENINGS.len())],
         vocabulary[a],
         LINKS[rng.below(LINKS.len())],
         vocabulary[b],
         vocabulary[c],
-        topic.place,
+        PROVINCES[topic.place],
         CLOSINGS[rng.below(CLOSINGS.len())],
     )
 }

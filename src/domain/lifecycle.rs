@@ -163,11 +163,14 @@ pub enum ActionKind {
     Close,
     /// Open an answered or closed question again.
     Reopen,
+    /// Confirm or replace the answer when it is due for review. Not a
+    /// transition: the question stays ANSWERED or CLOSED.
+    ReviewAnswer,
 }
 
 impl ActionKind {
     /// Every action.
-    pub const ALL: [ActionKind; 11] = [
+    pub const ALL: [ActionKind; 12] = [
         ActionKind::Route,
         ActionKind::Triage,
         ActionKind::Reject,
@@ -179,6 +182,7 @@ impl ActionKind {
         ActionKind::Answer,
         ActionKind::Close,
         ActionKind::Reopen,
+        ActionKind::ReviewAnswer,
     ];
 
     /// The status this action leads to from `from`, or `None` when the
@@ -198,6 +202,8 @@ impl ActionKind {
             (S::InProgress, A::Answer) => Some(S::Answered),
             (S::Answered, A::Close) => Some(S::Closed),
             (S::Answered | S::Closed, A::Reopen) => Some(S::Reopened),
+            (S::Answered, A::ReviewAnswer) => Some(S::Answered),
+            (S::Closed, A::ReviewAnswer) => Some(S::Closed),
             _ => None,
         }
     }
@@ -216,6 +222,7 @@ impl ActionKind {
             ActionKind::Answer => "ANSWER",
             ActionKind::Close => "CLOSE",
             ActionKind::Reopen => "REOPEN",
+            ActionKind::ReviewAnswer => "REVIEW_ANSWER",
         }
     }
 }
@@ -293,6 +300,11 @@ mod tests {
         for from in Status::ALL {
             for action in ActionKind::ALL {
                 if let Some(to) = action.target_from(from) {
+                    // A review changes the answer, never the status.
+                    if action == ActionKind::ReviewAnswer {
+                        assert_eq!(to, from);
+                        continue;
+                    }
                     assert!(
                         LEGAL.contains(&(from, to)),
                         "{from} --{action}--> {to} is not in domain.md"

@@ -64,20 +64,30 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Builds the engine and its first index (version 1).
     pub fn new(taxonomy: Taxonomy, experts: Vec<Expert>) -> Result<Engine, IndexError> {
+        Engine::starting_at(taxonomy, experts, 1)
+    }
+
+    /// Builds the engine with its first index at `version`: a service that
+    /// restarts continues its versions, so a version names one index.
+    pub fn starting_at(
+        taxonomy: Taxonomy,
+        experts: Vec<Expert>,
+        version: u64,
+    ) -> Result<Engine, IndexError> {
         let analyzer = Analyzer::new();
         let taxonomy = Arc::new(taxonomy);
         let index = Index::build(
             IndexInput {
                 taxonomy: taxonomy.clone(),
                 experts: experts.into(),
-                version: 1,
+                version,
             },
             &analyzer,
         )?;
         Ok(Engine {
             analyzer,
             current: ArcSwap::from_pointee(index),
-            rebuild: Mutex::new(1),
+            rebuild: Mutex::new(version),
         })
     }
 

@@ -10,7 +10,7 @@ pub struct QuestionEvent {
     pub question: QuestionId,
     /// When (ms since the epoch).
     pub at_ms: i64,
-    /// The action; `None` for the submit itself.
+    /// The action; `None` for the submit itself (RECEIVED).
     pub action: Option<ActionKind>,
     /// Status before; `None` for the submit.
     pub from: Option<Status>,

@@ -30,7 +30,7 @@ use crate::store::{
     NewQuestion, OpenAge, Page, PageRequest, Question, QuestionId, QueueEntry, Store, StoreError,
     TimeSource,
 };
-use crate::taxonomy::{same_word, ProviderError, Taxonomy};
+use crate::taxonomy::{ProviderError, SameWord, Taxonomy};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -184,6 +184,8 @@ pub struct Service {
     learner: Mutex<Option<std::sync::mpsc::Sender<()>>>,
     /// Every stored question's features, for similar-question search.
     similar: crate::similar::SimilarIndex,
+    /// The engine over the taxonomy as loaded, for stable features.
+    features: Engine,
     /// Open questions (ROUTED, IN_PROGRESS, WAITING) per expert: what
     /// automatic assignment checks against capacity. Counted from the store
     /// at start, then kept by every change; an automatic assignment
@@ -271,6 +273,8 @@ pub struct KnowledgeGap {
 /// Store names of the learned model and the learning resets.
 const LEARNED: &str = "learned";
 const RESETS: &str = "learning-resets";
+/// Store name of the last index version handed out.
+const INDEX_VERSION: &str = "index-version";
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -302,8 +306,22 @@ impl Service {
             None => Learned::default(),
         };
         let (live, experts) = directory_of(&taxonomy, store.as_ref(), &learned, &analyzer)?;
-        let engine = Engine::new(live, experts)?;
-        let similar = index_questions(&engine, store.as_ref())?;
+        let version = match store.meta(INDEX_VERSION)? {
+            Some(bytes) => <[u8; 8]>::try_from(bytes.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    key: "index version".into(),
+                    reason: "not a number".into(),
+                })?,
+            None => 0,
+        } + 1;
+        let engine = Engine::starting_at(live, experts, version)?;
+        store.put_meta(INDEX_VERSION, &version.to_be_bytes())?;
+        // Similarity features come from the taxonomy as loaded, never from
+        // the live index: learned words and directory changes would make a
+        // stored question's features differ from a new one's.
+        let features = Engine::new(taxonomy.clone(), Vec::new())?;
+        let similar = index_questions(&features, store.as_ref())?;
         let load = count_load(store.as_ref())?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Service {
@@ -318,6 +336,7 @@ impl Service {
             learn_settings: LearnSettings::default(),
             learner: Mutex::new(None),
             similar,
+            features,
             reuse: ReuseSettings::default(),
             load: Mutex::new(load),
         })
@@ -346,8 +365,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<Similar>, ServiceError> {
         let features = match (text, like) {
-            (Some(t), _) => self.engine.features(t.as_str()),
-            (None, Some(id)) => self.engine.features(&self.store.get(id)?.text),
+            (Some(t), _) => self.features.features(t.as_str()),
+            (None, Some(id)) => self.features.features(&self.store.get(id)?.text),
             (None, None) => {
                 return Err(ServiceError::Invalid(
                     "give the text of a question or the id of a stored one".into(),
@@ -386,7 +405,7 @@ impl Service {
     /// Similar earlier questions for a classification request.
     pub fn similar_for(&self, text: &QuestionText) -> Result<Vec<Similar>, ServiceError> {
         self.similar_to(
-            &self.engine.features(text.as_str()),
+            &self.features.features(text.as_str()),
             None,
             self.reuse.similar_listed,
         )
@@ -420,7 +439,7 @@ impl Service {
     /// Classifies, decides and stores a new question, then announces it.
     pub fn submit(&self, s: Submission) -> Result<SubmitOutcome, ServiceError> {
         let c = self.classify(&s.text, Some(s.organization_type), s.region);
-        let features = self.engine.features(s.text.as_str());
+        let features = self.features.features(s.text.as_str());
         let similar = self.similar_to(&features, None, self.reuse.similar_listed)?;
         let answered_before = similar.iter().find(|x| {
             x.score >= self.reuse.duplicate_threshold
@@ -478,6 +497,13 @@ impl Service {
                 }
             }
         }
+        // A repeated request id returns a question that was indexed when
+        // it was first stored: it is not similar to itself.
+        let own = submitted.question.id;
+        let similar = similar
+            .into_iter()
+            .filter(|x| x.question.id != own)
+            .collect();
         Ok(SubmitOutcome {
             created: submitted.created,
             classification: submitted.created.then_some(c),
@@ -825,6 +851,9 @@ impl Service {
     /// service.
     pub fn spawn_learner(self: &Arc<Self>) {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
+        // Learn once at start: the settings may have changed, and a decision
+        // or a reset may not have been learned before the last stop.
+        let _ = tx.send(());
         *self.learner.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
         let service = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
@@ -890,8 +919,12 @@ impl Service {
         self.rebuild_locked()
     }
 
+    /// The core team's decisions as examples: the latest decision per
+    /// question only (a question routed, declined and routed again teaches
+    /// once, the way it was finally routed), and none for a question whose
+    /// last route was declined since (it is back in TRIAGE).
     fn examples(&self) -> Result<Vec<Example>, ServiceError> {
-        let mut out = Vec::new();
+        let mut latest: BTreeMap<QuestionId, crate::store::Feedback> = BTreeMap::new();
         let mut page = PageRequest {
             size: crate::store::MAX_PAGE_SIZE,
             token: None,
@@ -899,25 +932,34 @@ impl Service {
         loop {
             let got = self.store.feedback(&page)?;
             for f in got.items {
-                let text = match self.store.get(f.question) {
-                    Ok(q) => q.text,
-                    Err(StoreError::NotFound(_)) => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                out.push(Example {
-                    text,
-                    at_ms: f.at_ms,
-                    category: f.chosen_category,
-                    provider: f.chosen_provider,
-                    expert: f.chosen_expert,
-                    proposed: (f.proposed_category, f.proposed_provider, f.proposed_expert),
-                });
+                // Feedback is listed oldest first: later decisions win.
+                latest.insert(f.question, f);
             }
             match got.next_token {
                 Some(t) => page.token = Some(t),
-                None => return Ok(out),
+                None => break,
             }
         }
+        let mut out = Vec::with_capacity(latest.len());
+        for (id, f) in latest {
+            let q = match self.store.get(id) {
+                Ok(q) => q,
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if q.status == Status::Triage {
+                continue;
+            }
+            out.push(Example {
+                text: q.text,
+                at_ms: f.at_ms,
+                category: f.chosen_category,
+                provider: f.chosen_provider,
+                expert: f.chosen_expert,
+                proposed: (f.proposed_category, f.proposed_provider, f.proposed_expert),
+            });
+        }
+        Ok(out)
     }
 
     /// Stems of every term the taxonomy (with its provider changes) and
@@ -1399,6 +1441,7 @@ fn directory_of(
         .with_provider_changes(&store.provider_changes()?, analyzer)?
         .with_learned(learned, analyzer);
     let by_target = learned.by_target();
+    let same = SameWord::new(analyzer);
     let experts = store
         .experts()?
         .into_iter()
@@ -1412,7 +1455,7 @@ fn directory_of(
         })
         .map(|e| {
             e.map(|e| match by_target.get(&Target::Expert(e.id().clone())) {
-                Some(words) => e.with_learned(words, |a, b| same_word(analyzer, a, b)),
+                Some(words) => e.with_learned(words, |a, b| same.same(a, b)),
                 None => e,
             })
         })

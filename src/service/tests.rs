@@ -637,3 +637,81 @@ fn the_gaps_report_clusters_recurring_unserved_questions_by_theme_and_category()
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_repeated_submit_does_not_list_itself_as_similar() {
+    let f = fixture();
+    let mut s = submission(CLEAR);
+    s.request_id = Some(crate::domain::input::RequestId::parse("portal/1").unwrap());
+    let first = f.service.submit(s.clone()).unwrap();
+    let again = f.service.submit(s).unwrap();
+    assert!(!again.created);
+    assert_eq!(again.question.id, first.question.id);
+    assert!(
+        again
+            .similar
+            .iter()
+            .all(|x| x.question.id != first.question.id),
+        "{:?}",
+        again.similar
+    );
+}
+
+#[test]
+fn a_question_rerouted_after_a_decline_teaches_only_its_final_route() {
+    let f = fixture();
+    let route = |id: QuestionId, provider: &str| {
+        f.service
+            .act(
+                id,
+                Lifecycle::Route {
+                    category: None,
+                    provider: Some(ProviderId::parse(provider).unwrap()),
+                    expert: None,
+                },
+                Request::default(),
+            )
+            .unwrap()
+    };
+    let reason = || Request {
+        reason: Some(crate::domain::input::Reason::parse("niet ons vak").unwrap()),
+        ..Request::default()
+    };
+    let q = f
+        .service
+        .submit(submission(
+            "Wie weet raad met oude matrassen uit de milieustraat?",
+        ))
+        .unwrap()
+        .question;
+    if q.status == Status::Routed {
+        f.service.act(q.id, Lifecycle::Decline, reason()).unwrap();
+    }
+    route(q.id, "vng");
+    f.service.act(q.id, Lifecycle::Decline, reason()).unwrap();
+    route(q.id, "nvrd");
+    let other = f
+        .service
+        .submit(submission("Wat is het eigenlijk?"))
+        .unwrap()
+        .question;
+    route(other.id, "ipo");
+    f.service.relearn().unwrap();
+    let learned = f.service.learned_terms(Some("milieustraat"));
+    let targets: Vec<String> = learned
+        .iter()
+        .flat_map(|t| t.weights.iter().map(|w| w.target.to_string()))
+        .collect();
+    assert!(
+        targets.contains(&"provider nvrd".to_string()),
+        "{targets:?}"
+    );
+    assert!(
+        !targets.contains(&"provider vng".to_string()),
+        "{targets:?}"
+    );
+    // Declined again: it teaches nothing until routed anew.
+    f.service.act(q.id, Lifecycle::Decline, reason()).unwrap();
+    f.service.relearn().unwrap();
+    assert!(f.service.learned_terms(Some("milieustraat")).is_empty());
+}

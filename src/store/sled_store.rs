@@ -1090,7 +1090,7 @@ impl Store for SledStore {
                 seq: old.events,
                 at_ms: now,
                 actor: review.actor.clone(),
-                action: None,
+                action: Some(ActionKind::ReviewAnswer),
                 from: Some(old.status),
                 to: old.status,
                 reason: Some(match (&review.reason, confirmed) {

@@ -402,6 +402,7 @@ impl Taxonomy {
     /// Weights towards experts are applied to the experts by the caller.
     pub fn with_learned(&self, learned: &crate::learn::Learned, analyzer: &Analyzer) -> Taxonomy {
         use crate::learn::Target;
+        let same = SameWord::new(analyzer);
         let mut out = self.clone();
         for (target, words) in learned.by_target() {
             let terms = match &target {
@@ -419,10 +420,7 @@ impl Taxonomy {
             };
             let Some(terms) = terms else { continue };
             for (word, weight) in words {
-                match terms
-                    .iter_mut()
-                    .find(|(t, _)| same_word(analyzer, t, &word))
-                {
+                match terms.iter_mut().find(|(t, _)| same.same(t, &word)) {
                     Some((_, w)) => *w = (*w + weight).min(MAX_WEIGHT),
                     None => terms.push((word, weight.min(MAX_WEIGHT))),
                 }
@@ -692,19 +690,48 @@ fn validate(file: RawTaxonomy, analyzer: &Analyzer, origin: &str) -> Result<Taxo
     })
 }
 
-/// Whether a term is the one-word `word`, compared by stem in either
-/// language (`matrassen` and `matras` are the same term).
-pub fn same_word(analyzer: &Analyzer, term: &str, word: &str) -> bool {
-    let (a, b) = (analyzer.analyze_term(term), analyzer.analyze_term(word));
-    match (a.as_slice(), b.as_slice()) {
-        ([x], [y]) => {
-            x.surface == y.surface
-                || x.stems
-                    .iter()
-                    .zip(&y.stems)
-                    .any(|(s, t)| s.is_some() && s == t)
+/// Tells whether a term is a one-word term, compared by stem in either
+/// language (`matrassen` and `matras` are the same term). Each text is
+/// analysed once, however often it is compared: index builds compare every
+/// learned word with every term of its target.
+pub struct SameWord<'a> {
+    analyzer: &'a Analyzer,
+    keys: std::cell::RefCell<std::collections::HashMap<String, Option<Vec<String>>>>,
+}
+
+impl<'a> SameWord<'a> {
+    /// A matcher using `analyzer`.
+    pub fn new(analyzer: &'a Analyzer) -> SameWord<'a> {
+        SameWord {
+            analyzer,
+            keys: Default::default(),
         }
-        _ => false,
+    }
+
+    /// The surface and stems of a one-word text; `None` for phrases.
+    fn keys(&self, text: &str) -> Option<Vec<String>> {
+        if let Some(k) = self.keys.borrow().get(text) {
+            return k.clone();
+        }
+        let words = self.analyzer.analyze_term(text);
+        let k = match words.as_slice() {
+            [w] => {
+                let mut k: Vec<String> = w.stems.iter().flatten().cloned().collect();
+                k.push(w.surface.clone());
+                Some(k)
+            }
+            _ => None,
+        };
+        self.keys.borrow_mut().insert(text.to_string(), k.clone());
+        k
+    }
+
+    /// Whether `term` and `word` are the same one-word term.
+    pub fn same(&self, term: &str, word: &str) -> bool {
+        match (self.keys(term), self.keys(word)) {
+            (Some(a), Some(b)) => a.iter().any(|x| b.contains(x)),
+            _ => false,
+        }
     }
 }
 
