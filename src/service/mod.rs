@@ -617,6 +617,19 @@ impl Service {
         let is_reopen = matches!(action, Action::Reopen);
         let actor = request.actor.unwrap_or_else(|| ANONYMOUS.to_string());
         let reason = request.reason.map(Reason::into_string);
+        // A change that gives a question to an expert holds the open-count
+        // lock from the write until the count is updated, so an automatic
+        // assignment in between cannot see the expert with a place that is
+        // no longer free. (Only the core team's routes do this; they are
+        // rare, and the wait is one commit.)
+        let to_expert = matches!(
+            &action,
+            Action::Route {
+                expert: Some(_),
+                ..
+            }
+        );
+        let load = to_expert.then(|| self.load.lock().unwrap_or_else(|p| p.into_inner()));
         let question = self.store.apply(
             id,
             Change {
@@ -626,7 +639,7 @@ impl Service {
                 expected_version: request.expected_version,
             },
         )?;
-        self.announce(&question, is_route);
+        self.announce(&question, is_route, load);
         if !is_reopen {
             return Ok(question);
         }
@@ -644,19 +657,30 @@ impl Service {
                 expected_version: Some(question.version),
             },
         )?;
-        self.announce(&triaged, false);
+        self.announce(&triaged, false, None);
         Ok(triaged)
     }
 
     /// Announces the last event of a changed question to watchers.
-    fn announce(&self, question: &Question, is_route: bool) {
+    /// Announces the last event of a changed question and keeps the
+    /// open counts in step; `load` is the open-count lock when the caller
+    /// already holds it.
+    fn announce(
+        &self,
+        question: &Question,
+        is_route: bool,
+        load: Option<std::sync::MutexGuard<'_, std::collections::HashMap<ExpertId, u32>>>,
+    ) {
         let id = question.id;
         // The event this change wrote is the question's last one as
         // returned (a concurrent change has a later number). Announcing it
         // is best effort: the change itself is stored.
         match self.store.event(id, question.events.saturating_sub(1)) {
             Ok(Some(event)) => {
-                self.track_load(question, &event);
+                let mut load =
+                    load.unwrap_or_else(|| self.load.lock().unwrap_or_else(|p| p.into_inner()));
+                track_load(&mut load, question, &event);
+                drop(load);
                 self.publish(question, &event);
                 // A route out of TRIAGE is the core team's decision.
                 if is_route && event.from == Some(Status::Triage) {
@@ -810,30 +834,6 @@ impl Service {
         let mut load = self.load.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = load.get_mut(expert) {
             *n = n.saturating_sub(1);
-        }
-    }
-
-    /// Keeps the open-question counts in step with a change.
-    fn track_load(&self, question: &Question, event: &Event) {
-        let holds = |s: Status| matches!(s, Status::Routed | Status::InProgress | Status::Waiting);
-        let current = question.expert.as_ref().map(ToString::to_string);
-        let (before, after) = match event.changes.iter().find(|c| c.field == "expert") {
-            Some(c) => (c.before.clone(), c.after.clone()),
-            None => (current.clone(), current),
-        };
-        let was = event.from.filter(|s| holds(*s)).and(before);
-        let is = holds(event.to).then_some(after).flatten();
-        if was == is {
-            return;
-        }
-        let mut load = self.load.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = was.and_then(|e| ExpertId::parse(&e).ok()) {
-            if let Some(n) = load.get_mut(&e) {
-                *n = n.saturating_sub(1);
-            }
-        }
-        if let Some(e) = is.and_then(|e| ExpertId::parse(&e).ok()) {
-            *load.entry(e).or_default() += 1;
         }
     }
 
@@ -1104,7 +1104,7 @@ impl Service {
                 expected_version: request.expected_version,
             },
         )?;
-        self.announce(&question, false);
+        self.announce(&question, false, None);
         Ok(question)
     }
 
@@ -1512,6 +1512,33 @@ fn not_found_expert(id: &str) -> ServiceError {
 /// Experts scoring at least this share of the best are equally good: the
 /// work is spread among them.
 pub const EQUALLY_GOOD: f32 = 0.9;
+
+/// Keeps the open-question counts in step with one change.
+fn track_load(
+    load: &mut std::collections::HashMap<ExpertId, u32>,
+    question: &Question,
+    event: &Event,
+) {
+    let holds = |s: Status| matches!(s, Status::Routed | Status::InProgress | Status::Waiting);
+    let current = question.expert.as_ref().map(ToString::to_string);
+    let (before, after) = match event.changes.iter().find(|c| c.field == "expert") {
+        Some(c) => (c.before.clone(), c.after.clone()),
+        None => (current.clone(), current),
+    };
+    let was = event.from.filter(|s| holds(*s)).and(before);
+    let is = holds(event.to).then_some(after).flatten();
+    if was == is {
+        return;
+    }
+    if let Some(e) = was.and_then(|e| ExpertId::parse(&e).ok()) {
+        if let Some(n) = load.get_mut(&e) {
+            *n = n.saturating_sub(1);
+        }
+    }
+    if let Some(e) = is.and_then(|e| ExpertId::parse(&e).ok()) {
+        *load.entry(e).or_default() += 1;
+    }
+}
 
 /// Open questions per expert in the store.
 fn count_load(store: &dyn Store) -> Result<std::collections::HashMap<ExpertId, u32>, ServiceError> {
