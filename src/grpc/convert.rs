@@ -188,6 +188,19 @@ pub fn scale(field: &'static str, value: i32) -> Result<u8, BadRequest> {
     }
 }
 
+/// A page size from the wire (AIP-158): 0 means `default`, larger than
+/// `max` is clamped, negative is refused.
+pub fn page_size(value: i32, default: usize, max: usize) -> Result<usize, BadRequest> {
+    match value {
+        v if v < 0 => Err(bad(
+            "page_size",
+            format!("{v} is negative: use 0 for the default or a positive size"),
+        )),
+        0 => Ok(default),
+        v => Ok((v as usize).min(max)),
+    }
+}
+
 /// An optional short text.
 pub fn short(field: &'static str, text: &str) -> Result<Option<String>, BadRequest> {
     Ok(optional_short(field, text)?)

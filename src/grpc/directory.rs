@@ -56,6 +56,35 @@ fn parse_expert_token(token: &str) -> Result<Option<String>, Status> {
         .map_err(|_| invalid().into())
 }
 
+impl Api {
+    /// Create (`create`) or update a provider and say which index has it.
+    async fn put_provider(
+        &self,
+        provider: Option<proto::Provider>,
+        create: bool,
+    ) -> Reply<proto::Provider> {
+        let record = convert::provider_record(provider)?;
+        let service = self.service.clone();
+        let (record, version) = blocking(move || service.put_provider(record, create)).await?;
+        tracing::info!(provider = %record.id, index_version = version, create, "provider stored");
+        Ok(Response::new(convert::provider(&record)))
+    }
+
+    /// Create (`create`) or update an expert and say which index has it.
+    async fn put_expert(
+        &self,
+        expert: Option<proto::Expert>,
+        create: bool,
+    ) -> Reply<proto::Expert> {
+        let expert = expert.ok_or_else(|| bad("expert", "is required"))?;
+        let record = convert::expert_record(expert)?;
+        let service = self.service.clone();
+        let (record, version) = blocking(move || service.put_expert(record, create)).await?;
+        tracing::info!(expert = %record.id, index_version = version, create, "expert stored");
+        Ok(Response::new(convert::expert(&record)))
+    }
+}
+
 #[tonic::async_trait]
 impl DirectoryService for Api {
     #[instrument(skip_all, fields(method = "CreateProvider"))]
@@ -63,11 +92,7 @@ impl DirectoryService for Api {
         &self,
         request: tonic::Request<proto::CreateProviderRequest>,
     ) -> Reply<proto::Provider> {
-        let record = convert::provider_record(request.into_inner().provider)?;
-        let service = self.service.clone();
-        let (record, version) = blocking(move || service.put_provider(record, true)).await?;
-        tracing::info!(provider = %record.id, index_version = version, "provider created");
-        Ok(Response::new(convert::provider(&record)))
+        self.put_provider(request.into_inner().provider, true).await
     }
 
     #[instrument(skip_all, fields(method = "UpdateProvider"))]
@@ -75,11 +100,8 @@ impl DirectoryService for Api {
         &self,
         request: tonic::Request<proto::UpdateProviderRequest>,
     ) -> Reply<proto::Provider> {
-        let record = convert::provider_record(request.into_inner().provider)?;
-        let service = self.service.clone();
-        let (record, version) = blocking(move || service.put_provider(record, false)).await?;
-        tracing::info!(provider = %record.id, index_version = version, "provider updated");
-        Ok(Response::new(convert::provider(&record)))
+        self.put_provider(request.into_inner().provider, false)
+            .await
     }
 
     #[instrument(skip_all, fields(method = "GetProvider"))]
@@ -124,15 +146,7 @@ impl DirectoryService for Api {
         &self,
         request: tonic::Request<proto::CreateExpertRequest>,
     ) -> Reply<proto::Expert> {
-        let expert = request
-            .into_inner()
-            .expert
-            .ok_or_else(|| bad("expert", "is required"))?;
-        let record = convert::expert_record(expert)?;
-        let service = self.service.clone();
-        let (record, version) = blocking(move || service.put_expert(record, true)).await?;
-        tracing::info!(expert = %record.id, index_version = version, "expert created");
-        Ok(Response::new(convert::expert(&record)))
+        self.put_expert(request.into_inner().expert, true).await
     }
 
     #[instrument(skip_all, fields(method = "UpdateExpert"))]
@@ -140,15 +154,7 @@ impl DirectoryService for Api {
         &self,
         request: tonic::Request<proto::UpdateExpertRequest>,
     ) -> Reply<proto::Expert> {
-        let expert = request
-            .into_inner()
-            .expert
-            .ok_or_else(|| bad("expert", "is required"))?;
-        let record = convert::expert_record(expert)?;
-        let service = self.service.clone();
-        let (record, version) = blocking(move || service.put_expert(record, false)).await?;
-        tracing::info!(expert = %record.id, index_version = version, "expert updated");
-        Ok(Response::new(convert::expert(&record)))
+        self.put_expert(request.into_inner().expert, false).await
     }
 
     #[instrument(skip_all, fields(method = "GetExpert"))]
@@ -168,17 +174,7 @@ impl DirectoryService for Api {
         request: tonic::Request<proto::ListExpertsRequest>,
     ) -> Reply<proto::ListExpertsResponse> {
         let r = request.into_inner();
-        let size = match r.page_size {
-            s if s < 0 => {
-                return Err(bad(
-                    "page_size",
-                    "is negative: use 0 for the default or a positive size",
-                )
-                .into())
-            }
-            0 => EXPERT_PAGE.0,
-            s => (s as usize).min(EXPERT_PAGE.1),
-        };
+        let size = convert::page_size(r.page_size, EXPERT_PAGE.0, EXPERT_PAGE.1)?;
         let after = parse_expert_token(&r.page_token)?;
         let service = self.service.clone();
         let (page, next) = blocking(move || service.experts(after.as_deref(), size)).await?;

@@ -237,17 +237,7 @@ impl QuestionService for Api {
             )
             .into());
         }
-        let limit = match r.page_size {
-            s if s < 0 => {
-                return Err(bad(
-                    "page_size",
-                    "is negative: use 0 for the default or a positive size",
-                )
-                .into())
-            }
-            0 => 10,
-            s => (s as usize).min(50),
-        };
+        let limit = convert::page_size(r.page_size, 10, 50)?;
         let service = self.service.clone();
         let found = blocking(move || service.find_similar(text.as_ref(), like, limit)).await?;
         Ok(Response::new(proto::FindSimilarQuestionsResponse {
@@ -437,15 +427,10 @@ impl QuestionService for Api {
 /// A page request from the wire: size 0 = default, negative refused, large
 /// clamped (AIP-158).
 pub(super) fn page_request(size: i32, token: &str) -> Result<PageRequest, Status> {
-    if size < 0 {
-        return Err(bad(
-            "page_size",
-            format!("{size} is negative: use 0 for the default or a positive size"),
-        )
-        .into());
-    }
+    // The store applies the default and the maximum.
+    let size = convert::page_size(size, 0, usize::MAX)?;
     Ok(PageRequest {
-        size: size as usize,
+        size,
         token: match token.trim() {
             "" => None,
             t => Some(t.to_string()),

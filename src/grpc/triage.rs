@@ -50,17 +50,7 @@ impl TriageService for Api {
         request: tonic::Request<proto::ListLearnedTermsRequest>,
     ) -> Reply<proto::ListLearnedTermsResponse> {
         let r = request.into_inner();
-        let size = match r.page_size {
-            s if s < 0 => {
-                return Err(bad(
-                    "page_size",
-                    "is negative: use 0 for the default or a positive size",
-                )
-                .into())
-            }
-            0 => LEARNED_PAGE.0,
-            s => (s as usize).min(LEARNED_PAGE.1),
-        };
+        let size = convert::page_size(r.page_size, LEARNED_PAGE.0, LEARNED_PAGE.1)?;
         let start = match r.page_token.trim() {
             "" => 0,
             t => t
