@@ -1266,11 +1266,7 @@ impl Service {
 
     /// One expert.
     pub fn expert(&self, id: &str) -> Result<ExpertRecord, ServiceError> {
-        self.store
-            .experts()?
-            .into_iter()
-            .find(|e| e.id == id)
-            .ok_or_else(|| not_found_expert(id))
+        self.store.expert(id)?.ok_or_else(|| not_found_expert(id))
     }
 
     /// Adds (`create`) or replaces an expert; the index is rebuilt before
@@ -1281,7 +1277,8 @@ impl Service {
         create: bool,
     ) -> Result<(ExpertRecord, u64), ServiceError> {
         let _guard = self.lock_directory();
-        let exists = self.store.experts()?.iter().any(|e| e.id == record.id);
+        // One key read, not the whole directory.
+        let exists = self.store.expert(&record.id)?.is_some();
         match (create, exists) {
             (true, true) => {
                 return Err(ServiceError::AlreadyExists {

@@ -146,6 +146,8 @@ pub trait Store: Send + Sync {
     fn put_experts(&self, experts: &[ExpertRecord]) -> Result<(), StoreError>;
     /// Removes an expert; whether it existed.
     fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError>;
+    /// One expert of the directory, by id.
+    fn expert(&self, id: &str) -> Result<Option<ExpertRecord>, StoreError>;
     /// The whole expert directory.
     fn experts(&self) -> Result<Vec<ExpertRecord>, StoreError>;
     /// Records a change of the provider directory (replacing any earlier

@@ -1330,6 +1330,14 @@ impl Store for SledStore {
         Ok(existed)
     }
 
+    fn expert(&self, id: &str) -> Result<Option<ExpertRecord>, StoreError> {
+        let key = keys::expert(id);
+        match self.db.get(&key).map_err(io)? {
+            Some(bytes) => from_json(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn experts(&self) -> Result<Vec<ExpertRecord>, StoreError> {
         self.db
             .scan_prefix([keys::EXPERT])
