@@ -181,7 +181,9 @@ pub async fn serve(
     let store = service.store().clone();
     tokio::task::spawn_blocking(move || store.flush())
         .await
-        .map_err(|e| StoreError::Io(format!("the final flush did not finish: {e}")))??;
+        .map_err(|e| {
+            StoreError::io("the final flush did not finish", std::io::Error::other(e))
+        })??;
     tracing::info!("store flushed; stopped");
     served?;
     Ok(())

@@ -24,7 +24,8 @@ pub fn from_service(e: ServiceError) -> Status {
             StoreError::Invalid(_) | StoreError::BadPageToken => Code::InvalidArgument,
             StoreError::Locked { .. } | StoreError::Format { .. } => Code::FailedPrecondition,
             StoreError::Corrupt { .. } => Code::DataLoss,
-            StoreError::Io(_) => Code::Unavailable,
+            StoreError::Io { .. } => Code::Unavailable,
+            StoreError::Encode { .. } => Code::Internal,
         },
     };
     let message = e.to_string();

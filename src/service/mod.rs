@@ -1478,6 +1478,7 @@ fn snapshot(c: &Classification) -> ClassificationSnapshot {
             .filter_map(|e| ExpertId::parse(&e.id).ok())
             .collect(),
         index_version: c.index_version,
+        explanation: None,
     }
 }
 

@@ -11,7 +11,9 @@
 //! empties the disk's write cache nor persists the file size, so without
 //! the `fsync` an acknowledged write could be lost in a power cut.
 
+use super::StoreError;
 use std::fs::File;
+use std::io;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 #[derive(Debug, Default)]
@@ -27,7 +29,7 @@ struct State {
     /// The first flush failure. After it nothing is acknowledged any more:
     /// Linux reports a failed write-back once and may drop the pages, so a
     /// later successful fsync would not mean the earlier writes are on disk.
-    failed: Option<String>,
+    failed: Option<(io::ErrorKind, String)>,
 }
 
 /// The group-commit coordinator of one sled database.
@@ -57,14 +59,15 @@ impl GroupCommit {
     }
 
     /// Returns once everything committed before the call is durable.
-    pub fn wait_durable(&self) -> Result<(), String> {
+    pub fn wait_durable(&self) -> Result<(), StoreError> {
         let mut st = self.lock();
         st.issued += 1;
         let ticket = st.issued;
         loop {
-            if let Some(e) = &st.failed {
-                return Err(format!(
-                    "{e}; the store refuses writes until it is reopened"
+            if let Some((kind, text)) = &st.failed {
+                return Err(StoreError::io(
+                    "writes could not be made durable; the store refuses writes until it is reopened",
+                    io::Error::new(*kind, text.clone()),
                 ));
             }
             if st.durable >= ticket {
@@ -82,21 +85,21 @@ impl GroupCommit {
                         st.durable = st.durable.max(target);
                         st.flushes += 1;
                     }
-                    Err(e) => st.failed = Some(e.clone()),
+                    Err(e) => st.failed = Some((e.kind(), e.to_string())),
                 }
                 self.done.notify_all();
-                result?;
+                // The first failure is reported by the loop like any later one.
                 continue;
             }
             st = self.done.wait(st).unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    fn flush_to_disk(&self) -> Result<(), String> {
-        self.db.flush().map_err(|e| e.to_string())?;
+    fn flush_to_disk(&self) -> Result<(), io::Error> {
+        self.db.flush().map_err(io::Error::from)?;
         self.log
             .sync_all()
-            .map_err(|e| format!("fsync of the store's log failed: {e}"))
+            .map_err(|e| io::Error::new(e.kind(), format!("fsync of the store's log failed: {e}")))
     }
 
     /// Number of flushes so far.

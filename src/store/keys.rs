@@ -1,15 +1,17 @@
-//! The key layout of the sled tree. One tree holds everything, so that a
-//! question, its event and all its index entries change in one
-//! single-tree transaction. Numbers are big-endian so keys sort in numeric
-//! order; times are milliseconds since the epoch, offset so that they sort
-//! as unsigned numbers.
+//! Every key layout of the sled tree, encoded and decoded in one place. One
+//! tree holds everything, so that a question, its events and all its index
+//! entries change in one single-tree transaction. Numbers are big-endian so
+//! keys sort in numeric order; times are milliseconds since the epoch,
+//! offset so that they sort as unsigned numbers.
 //!
 //! | prefix | key | value |
 //! |---|---|---|
 //! | `M` | `M` + name | store metadata (format version) |
+//! | `M#` | `M#` + counter name | last number handed out (u64) |
+//! | `M:` | `M:` + name | named service values |
 //! | `q` | `q` + id | question (JSON) |
 //! | `e` | `e` + id + seq(4) | event (JSON) |
-//! | `r` | `r` + request id | question id |
+//! | `r` | `r` + request id | question id (u64) |
 //! | `s` | `s` + status + submitted + id | (by status) |
 //! | `c` | `c` + category + submitted + id | (by category) |
 //! | `a` | `a` + assignee + 0 + submitted + id | (by assignee) |
@@ -17,12 +19,16 @@
 //! | `t` | `t` + submitted + id | (by submitted time) |
 //! | `p` | `p` + priority key + id | (triage queue) |
 //! | `v` | `v` + review date + id | (due for review) |
-//! | `h` | `h` + metric + clock + dimension + value + 0 + month + shard | histogram |
+//! | `h` | `h` + metric + clock + dimension + value + 0 + month + bucket | count (u64) |
 //! | `x` | `x` + expert id | expert record (JSON) |
+//! | `P` | `P` + provider id | provider change (JSON) |
 //! | `f` | `f` + feedback number | feedback (JSON) |
 
-use super::model::QuestionId;
+use super::leadtime::{self, Clock, Dimension, Measurement, Metric};
+use super::model::{Assignee, Question, QuestionId};
 use super::StoreError;
+use crate::analysis::fold;
+use crate::domain::Status;
 
 pub const META: u8 = b'M';
 pub const QUESTION: u8 = b'q';
@@ -41,17 +47,55 @@ pub const FEEDBACK: u8 = b'f';
 /// Provider directory changes over the taxonomy: `P` + provider id.
 pub const PROVIDER: u8 = b'P';
 
+/// The store's format marker.
+pub const FORMAT: &[u8] = b"Mformat";
+/// The counter of question ids: ids are handed out densely (q1, q2, …),
+/// also across restarts, because people read them aloud.
+pub const QUESTION_COUNTER: &[u8] = b"M#question";
+/// The counter of feedback records.
+pub const FEEDBACK_COUNTER: &[u8] = b"M#feedback";
+
 /// A time as a sortable unsigned number.
 pub fn time(ms: i64) -> [u8; 8] {
     ((ms as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// The time a [`time`] encodes.
+fn time_of(bytes: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(bytes) ^ (1 << 63)) as i64
+}
+
+/// A stored count or number (counters, request ids).
+pub fn number(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+/// The count or number stored by [`number`]; `None` when the value is
+/// not one.
+pub fn number_of(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+}
+
+/// The first key after every key that starts with `prefix`.
+pub fn end_of(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; 16]
+}
+
+/// The record of a question.
 pub fn question(id: QuestionId) -> Vec<u8> {
     let mut k = vec![QUESTION];
     k.extend_from_slice(&id.get().to_be_bytes());
     k
 }
 
+/// One event of a question's history.
 pub fn event(id: QuestionId, seq: u32) -> Vec<u8> {
     let mut k = vec![EVENT];
     k.extend_from_slice(&id.get().to_be_bytes());
@@ -59,12 +103,14 @@ pub fn event(id: QuestionId, seq: u32) -> Vec<u8> {
     k
 }
 
+/// The prefix of a question's history.
 pub fn events_of(id: QuestionId) -> Vec<u8> {
     let mut k = vec![EVENT];
     k.extend_from_slice(&id.get().to_be_bytes());
     k
 }
 
+/// The question a client request id created.
 pub fn request(request_id: &str) -> Vec<u8> {
     let mut k = vec![REQUEST];
     k.extend_from_slice(request_id.as_bytes());
@@ -121,6 +167,7 @@ pub fn queue_priority(key: &[u8]) -> Option<f64> {
     Some(f64::from_bits(bits))
 }
 
+/// An answer due for review at `at_ms`.
 pub fn review(at_ms: i64, id: QuestionId) -> Vec<u8> {
     let mut k = vec![REVIEW];
     k.extend_from_slice(&time(at_ms));
@@ -128,6 +175,7 @@ pub fn review(at_ms: i64, id: QuestionId) -> Vec<u8> {
     k
 }
 
+/// An expert of the directory.
 pub fn expert(id: &str) -> Vec<u8> {
     let mut k = vec![EXPERT];
     k.extend_from_slice(id.as_bytes());
@@ -147,6 +195,148 @@ pub fn provider(id: &str) -> Vec<u8> {
     let mut k = vec![PROVIDER];
     k.extend_from_slice(id.as_bytes());
     k
+}
+
+/// A feedback record, by its number.
+pub fn feedback(n: u64) -> Vec<u8> {
+    let mut k = vec![FEEDBACK];
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// The number of a feedback or question record key (the 8 bytes after its
+/// prefix).
+pub fn record_number(key: &[u8]) -> Option<u64> {
+    key.get(1..9).and_then(number_of)
+}
+
+/// The index prefix of one status.
+pub fn by_status(status: Status) -> [u8; 2] {
+    [BY_STATUS, status.code()]
+}
+
+/// The submitted time and id of a by-status index key.
+pub fn status_entry(key: &[u8]) -> Option<(i64, QuestionId)> {
+    let t = key.get(2..10)?.try_into().ok()?;
+    let id: [u8; 8] = key.get(10..18)?.try_into().ok()?;
+    Some((time_of(t), QuestionId::new(u64::from_be_bytes(id))))
+}
+
+/// The index prefix of one category.
+pub fn by_category(category: crate::domain::Category) -> [u8; 2] {
+    [BY_CATEGORY, category.index() as u8]
+}
+
+/// The index prefix of one assignee.
+pub fn by_assignee(a: &Assignee) -> Vec<u8> {
+    let name = match a {
+        Assignee::Provider(p) => format!("provider:{p}"),
+        Assignee::Expert(e) => format!("expert:{e}"),
+    };
+    text_prefix(BY_ASSIGNEE, &name)
+}
+
+/// The index prefix of one organisation (case and accents folded).
+pub fn by_organization(name: &str) -> Vec<u8> {
+    text_prefix(BY_ORGANIZATION, &fold(name))
+}
+
+/// Every index entry a question has in its current state.
+pub fn index_entries(q: &Question) -> Vec<Vec<u8>> {
+    let mut out = vec![
+        indexed(&by_status(q.status), q.submitted_ms, q.id),
+        indexed(&[BY_TIME], q.submitted_ms, q.id),
+        indexed(&by_organization(&q.organization_name), q.submitted_ms, q.id),
+    ];
+    if let Some(c) = q.category {
+        out.push(indexed(&by_category(c), q.submitted_ms, q.id));
+    }
+    if let Some(p) = &q.provider {
+        let prefix = by_assignee(&Assignee::Provider(p.clone()));
+        out.push(indexed(&prefix, q.submitted_ms, q.id));
+    }
+    if let Some(e) = &q.expert {
+        let prefix = by_assignee(&Assignee::Expert(e.clone()));
+        out.push(indexed(&prefix, q.submitted_ms, q.id));
+    }
+    if q.status == Status::Triage {
+        out.push(queue(q.priority_at_epoch(), q.id));
+    }
+    if matches!(q.status, Status::Answered | Status::Closed) {
+        if let Some(at) = q.answer.as_ref().and_then(|a| a.review_after_ms) {
+            out.push(review(at, q.id));
+        }
+    }
+    out
+}
+
+/// Lead-time histograms are stored one counter per bucket: key
+/// `h` + metric + clock + dimension + group + 0 + month + bucket, value the
+/// count. A measurement increments a handful of 8-byte values instead of
+/// rewriting whole histograms, which matters twice with sled: every
+/// transaction commits under one global lock, and a log-structured store
+/// keeps rewritten values around until it cleans its segments (rewriting
+/// multi-KiB histograms made a store of a million questions 36 GiB). A query
+/// scans the buckets of one metric, clock and grouping
+/// ([`histograms`]).
+pub fn bucket(
+    metric: Metric,
+    clock: Clock,
+    dim: Dimension,
+    group: &str,
+    month: u32,
+    bucket: u64,
+) -> Vec<u8> {
+    let mut k = histograms(metric, clock, dim).to_vec();
+    k.extend_from_slice(group.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&month.to_be_bytes());
+    k.extend_from_slice(&bucket.to_be_bytes());
+    k
+}
+
+/// The prefix of every bucket of one metric, clock and grouping.
+pub fn histograms(metric: Metric, clock: Clock, dim: Dimension) -> [u8; 4] {
+    [HISTOGRAM, metric as u8, clock as u8, dim as u8]
+}
+
+/// A bucket key below its [`histograms`] prefix, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketKey<'a> {
+    /// The group's value.
+    pub group: &'a [u8],
+    /// The month, `yyyymm`.
+    pub month: u32,
+    /// The bucket's value (ms).
+    pub bucket: u64,
+}
+
+/// Decodes a bucket key; `None` for a key that is not one.
+pub fn bucket_of(key: &[u8]) -> Option<BucketKey<'_>> {
+    let rest = key.get(4..)?;
+    let zero = rest.iter().position(|&b| b == 0)?;
+    let tail = &rest[zero + 1..];
+    Some(BucketKey {
+        group: &rest[..zero],
+        month: u32::from_be_bytes(tail.get(..4)?.try_into().ok()?),
+        bucket: u64::from_be_bytes(tail.get(4..12)?.try_into().ok()?),
+    })
+}
+
+/// The bucket counters a measurement increments.
+pub fn measurement(m: &Measurement, groups: &[(Dimension, String)]) -> Vec<Vec<u8>> {
+    let month = crate::domain::worktime::month_of(m.at_ms);
+    let mut out = Vec::with_capacity(2 * groups.len());
+    for (clock, value) in [
+        (Clock::Calendar, m.calendar_ms),
+        (Clock::WorkingHours, m.working_ms),
+    ] {
+        let b = leadtime::bucket_of(value.max(0) as u64);
+        for (dim, group) in groups {
+            out.push(bucket(m.metric, clock, *dim, group, month, b));
+        }
+    }
+    out
 }
 
 /// A 64-bit FNV-1a hash, to bind page tokens to their listing.
@@ -221,6 +411,50 @@ mod tests {
         for v in values {
             assert_eq!(queue_priority(&queue(v, id)), Some(v));
         }
+    }
+
+    #[test]
+    fn bucket_keys_round_trip_with_any_group_text() {
+        for group in ["", "pianoo", "expert:e-1", "GEMEENTE"] {
+            let k = bucket(
+                Metric::TimeToAnswer,
+                Clock::WorkingHours,
+                Dimension::Provider,
+                group,
+                202_603,
+                12_345,
+            );
+            assert!(k.starts_with(&histograms(
+                Metric::TimeToAnswer,
+                Clock::WorkingHours,
+                Dimension::Provider
+            )));
+            let b = bucket_of(&k).unwrap();
+            assert_eq!(
+                (b.group, b.month, b.bucket),
+                (group.as_bytes(), 202_603, 12_345)
+            );
+        }
+        assert_eq!(bucket_of(b"h\x01\x01\x01abc"), None);
+    }
+
+    #[test]
+    fn status_entries_decode_their_time_and_id_also_before_1970() {
+        for (ms, n) in [(-5, 1), (0, 2), (1_772_442_000_000, u64::MAX)] {
+            let k = indexed(&by_status(Status::Routed), ms, QuestionId::new(n));
+            assert_eq!(status_entry(&k), Some((ms, QuestionId::new(n))));
+        }
+        assert_eq!(status_entry(b"s\x02"), None);
+    }
+
+    #[test]
+    fn numbers_and_record_keys_round_trip() {
+        assert_eq!(number_of(&number(42)), Some(42));
+        assert_eq!(number_of(b"abc"), None);
+        assert_eq!(record_number(&feedback(7)), Some(7));
+        assert_eq!(record_number(&question(QuestionId::new(9))), Some(9));
+        assert!(end_of(b"ab") > b"ab\xff\xff".to_vec());
+        assert_eq!(end_of(b"a\xff"), b"b".to_vec());
     }
 
     #[test]

@@ -7,16 +7,23 @@
 //! so another backend can be added without touching the engine or the gRPC
 //! layer. [`SledStore`] is the embedded default.
 //!
-//! Every write is one atomic transaction (record + event + indexes +
-//! histograms) followed by a group commit (flush + fsync shared by all
-//! writers waiting at that moment); a call returns only when its write is
-//! on disk.
+//! What a change does to a question is decided by the pure functions of
+//! [`transition`], which every backend calls; a backend only persists what
+//! they return. In [`SledStore`] every write is one atomic transaction
+//! (record + event + indexes + histograms), queued with the writes that
+//! arrive at the same moment (`batch`), then a group commit ([`commit`]:
+//! flush + fsync shared by all writers waiting at that moment); a call
+//! returns only when its write is on disk. Key layouts live in `keys`.
 
+mod batch;
 pub mod commit;
+#[cfg(test)]
+mod fixtures;
 mod keys;
 pub mod leadtime;
 mod model;
 mod sled_store;
+pub mod transition;
 
 pub use leadtime::{Clock as LeadClock, Dimension, LeadTimeGroup, LeadTimeQuery, Metric};
 pub use model::*;
@@ -90,12 +97,38 @@ pub enum StoreError {
         /// The decoder's message.
         reason: String,
     },
-    /// The disk or the storage engine failed.
-    #[error("storage failed: {0}")]
-    Io(String),
+    /// The disk or the storage engine failed. The message names what kicer
+    /// was doing; the operating system's or engine's own error is kept as
+    /// the source, for the log.
+    #[error("storage failed: {context}")]
+    Io {
+        /// What kicer was doing, and what to do about it where known.
+        context: String,
+        /// The error underneath.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record could not be encoded for storage: a bug, not bad input.
+    #[error(
+        "could not encode {what} for storage ({reason}): this is a bug in kicer, please report it"
+    )]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's message.
+        reason: String,
+    },
 }
 
 impl StoreError {
+    /// A storage failure while doing `context`, caused by `source`.
+    pub fn io(context: impl Into<String>, source: impl Into<std::io::Error>) -> Self {
+        StoreError::Io {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
     /// The state a failed transition found, for callers that map errors.
     pub fn current_status(&self) -> Option<Status> {
         match self {

@@ -104,6 +104,58 @@ pub struct ClassificationSnapshot {
     pub experts: Vec<ExpertId>,
     /// Version of the index that produced it.
     pub index_version: u64,
+    /// The scores and the terms behind them, as the submit response showed
+    /// them, so that a triager who reads the question later sees why it
+    /// was routed as it was. `None` in questions stored before kicer kept
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// The reasons of a stored classification: every scored category, theme,
+/// provider and expert with the terms that produced its score.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Language of the text as detected (`nl`, `en`).
+    pub language: String,
+    /// Category scores, best first; `id` is the category's name.
+    pub categories: Vec<Scored>,
+    /// Themes found, best first.
+    pub themes: Vec<Scored>,
+    /// Providers ranked, best first.
+    pub providers: Vec<Scored>,
+    /// Experts ranked, best first.
+    pub experts: Vec<Scored>,
+}
+
+/// One scored target of a classification.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Scored {
+    /// Category name, theme, provider or expert id.
+    pub id: String,
+    /// Display name, when the target has one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Its score.
+    pub score: f32,
+    /// Why a provider's or expert's score was raised or lowered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fit_reasons: Vec<String>,
+    /// The terms that produced the score, largest first.
+    pub terms: Vec<ScoredTerm>,
+}
+
+/// A term of the question and how much it added to a score.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScoredTerm {
+    /// The taxonomy or expertise term.
+    pub term: String,
+    /// The word of the question that matched it.
+    pub matched: String,
+    /// How it matched (`PHRASE`, `WORD`, `COMPOUND_PART`, `TYPO`, `THEME`…).
+    pub via: String,
+    /// Points added.
+    pub contribution: f32,
 }
 
 /// The first routing decision for a new question.
@@ -234,6 +286,32 @@ pub struct Question {
     pub timeline: Timeline,
     /// Number of events in the history (the next event's `seq`).
     pub events: u32,
+}
+
+const DAY_MS: f64 = 86_400_000.0;
+
+impl Question {
+    /// The priority this question had in the triage queue at the epoch:
+    /// importance of its category for the asker (Tabel 3.1) plus impact,
+    /// minus one point per week since the epoch at the moment it entered
+    /// TRIAGE. Adding one point per week of the current time
+    /// ([`priority_now`]) gives today's priority; since that is the same
+    /// for all entries, the stored value orders the queue at any moment and
+    /// the queue never needs re-sorting as questions age.
+    pub fn priority_at_epoch(&self) -> f64 {
+        let importance = match self.category {
+            Some(c) => f64::from(self.organization_type.category_importance(c)),
+            None => 3.7,
+        };
+        let waiting_since = self.triage_since_ms.unwrap_or(self.submitted_ms);
+        importance + f64::from(self.impact) - (waiting_since as f64 / DAY_MS) / 7.0
+    }
+}
+
+/// Today's triage priority of an entry whose priority at the epoch is
+/// `at_epoch` ([`Question::priority_at_epoch`]).
+pub fn priority_now(at_epoch: f64, now_ms: i64) -> f64 {
+    at_epoch + (now_ms as f64 / DAY_MS) / 7.0
 }
 
 /// One status change, as recorded.

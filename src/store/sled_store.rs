@@ -1,26 +1,26 @@
-//! The sled implementation of [`Store`].
+//! The sled implementation of [`Store`]: opening the data directory and
+//! persisting what [`transition`] decides, each write in one sled
+//! transaction shared with the writes queued beside it, then made durable.
+//! The queries are in `read`.
 
+mod read;
+
+use super::batch::WriteQueue;
 use super::commit::GroupCommit;
 use super::keys;
-use super::leadtime::{self, Clock, Dimension, LeadTimeGroup, LeadTimeQuery, Measurement, Metric};
+use super::leadtime;
 use super::model::*;
+use super::transition::{self, Transition};
 use super::{Store, StoreError};
-use crate::analysis::fold;
-use crate::domain::{
-    transition, ActionKind, Category, Expert, ExpertId, ExpertRecord, ProviderChange, ProviderId,
-    Status,
-};
+use crate::domain::{Expert, ExpertId, ExpertRecord, ProviderChange};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 /// The store format this build writes and reads.
 pub const FORMAT: u32 = 1;
-const FORMAT_KEY: &[u8] = &[keys::META, b'f', b'o', b'r', b'm', b'a', b't'];
-const DAY_MS: f64 = 86_400_000.0;
 
 /// How the store is opened.
 #[derive(Debug, Clone)]
@@ -53,94 +53,19 @@ enum Output {
     Question(Question),
 }
 
-/// A queued write: run inside a shared transaction. `Ok(Err(..))` is a
+/// A queued write: run inside a shared transaction (perhaps more than
+/// once: sled retries conflicting transactions). `Ok(Err(..))` is a
 /// refusal that wrote nothing; `Err(..)` aborts the transaction.
 type Op = Arc<dyn Fn(&TransactionalTree) -> TxResult<Result<Output, StoreError>> + Send + Sync>;
-/// Where a write's result is left for its writer, and where the writer is
-/// told to lead the next batch. Each writer waits on its own slot, so a
-/// finished batch wakes exactly its writers and the next leader, not every
-/// waiting thread (measured: waking all 64 writers per batch spent a fifth
-/// of the CPU in context switches).
-#[derive(Default)]
-struct SlotInner {
-    state: Mutex<SlotState>,
-    ready: Condvar,
-}
 
-#[derive(Default)]
-struct SlotState {
-    result: Option<Result<Output, StoreError>>,
-    lead: bool,
-}
-
-type Slot = Arc<SlotInner>;
-
-impl SlotInner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn answer(&self, result: Result<Output, StoreError>) {
-        let mut state = self.lock();
-        if state.result.is_none() {
-            state.result = Some(result);
-        }
-        self.ready.notify_one();
-    }
-}
-
-#[derive(Default)]
-struct BatchState {
-    queue: Vec<(Op, Slot)>,
-    leading: bool,
-}
-
-fn tx_error(e: TransactionError<StoreError>) -> StoreError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => io(e),
-    }
-}
-
-/// Commit leadership: while it exists no other batch commits. Dropping it
-/// (also when unwinding from a panic) answers every write of its batch that
-/// got no result and hands leadership back.
-struct Leadership<'a> {
-    store: &'a SledStore,
-    batch: Vec<(Op, Slot)>,
-}
-
-impl Drop for Leadership<'_> {
-    fn drop(&mut self) {
-        for (_, slot) in &self.batch {
-            // Does nothing to a slot that has its result already.
-            slot.answer(Err(StoreError::Io(
-                "the commit failed unexpectedly; the write may not be stored: read the question again before retrying"
-                    .into(),
-            )));
-        }
-        // Hand leadership to the oldest waiting writer, or give it up.
-        let mut st = self.store.lock_batch();
-        match st.queue.first() {
-            Some((_, next)) => {
-                next.lock().lead = true;
-                next.ready.notify_one();
-            }
-            None => {
-                st.leading = false;
-                self.store.batch_done.notify_all();
-            }
-        }
-    }
-}
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 /// The sled store.
 pub struct SledStore {
     db: sled::Db,
     path: PathBuf,
     commit: GroupCommit,
-    batch: Mutex<BatchState>,
-    batch_done: Condvar,
+    writes: WriteQueue<Op, Output>,
     time: Arc<dyn TimeSource>,
     durable: bool,
 }
@@ -153,18 +78,27 @@ impl std::fmt::Debug for SledStore {
     }
 }
 
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
 fn abort<T>(e: StoreError) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(e))
 }
 
-fn io(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io(e.to_string())
+/// A sled failure while doing `context`.
+fn io(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+    move |e| StoreError::io(context, e)
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(io)
+fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::io("committing a write", e),
+    }
+}
+
+fn to_json<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Encode {
+        what,
+        reason: e.to_string(),
+    })
 }
 
 fn from_json<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
@@ -184,8 +118,13 @@ fn tx_get<T: DeserializeOwned>(tx: &TransactionalTree, key: &[u8]) -> TxResult<O
     }
 }
 
-fn tx_put<T: Serialize>(tx: &TransactionalTree, key: Vec<u8>, value: &T) -> TxResult<()> {
-    match to_json(value) {
+fn tx_put<T: Serialize>(
+    tx: &TransactionalTree,
+    what: &'static str,
+    key: Vec<u8>,
+    value: &T,
+) -> TxResult<()> {
+    match to_json(what, value) {
         Ok(bytes) => {
             tx.insert(key, bytes)?;
             Ok(())
@@ -194,159 +133,94 @@ fn tx_put<T: Serialize>(tx: &TransactionalTree, key: Vec<u8>, value: &T) -> TxRe
     }
 }
 
-/// The priority a triage entry had at the epoch: importance of its
-/// category for the asker (Tabel 3.1) plus impact, minus one point per
-/// week since the epoch at submit. Adding one point per week of the
-/// current time gives today's priority; since that is the same for all
-/// entries, the stored value orders the queue at any moment and the
-/// queue never needs re-sorting as questions age.
-fn priority_at_epoch(q: &Question) -> f64 {
-    let importance = match q.category {
-        Some(c) => f64::from(q.organization_type.category_importance(c)),
-        None => 3.7,
+/// A stored number (a counter, a request's question id); a value that is
+/// not one is damage, never zero.
+fn stored_number(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
+    keys::number_of(value).ok_or_else(|| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).escape_debug().to_string(),
+        reason: format!("{} bytes where a number of 8 was expected", value.len()),
+    })
+}
+
+/// The next number of a counter, raised in the transaction. A batch of
+/// writes raises it in its own transaction's view, so the numbers of one
+/// batch follow each other and the counter is written once per batch.
+fn next_number(tx: &TransactionalTree, counter: &[u8]) -> TxResult<u64> {
+    let last = match tx.get(counter)? {
+        None => 0,
+        Some(v) => match stored_number(counter, &v) {
+            Ok(n) => n,
+            Err(e) => return abort(e),
+        },
     };
-    let waiting_since = q.triage_since_ms.unwrap_or(q.submitted_ms);
-    importance + f64::from(q.impact) - (waiting_since as f64 / DAY_MS) / 7.0
+    tx.insert(counter, &keys::number(last + 1))?;
+    Ok(last + 1)
 }
 
-fn priority_now(at_epoch: f64, now_ms: i64) -> f64 {
-    at_epoch + (now_ms as f64 / DAY_MS) / 7.0
-}
-
-fn assignee_key(a: &Assignee) -> String {
-    match a {
-        Assignee::Provider(p) => format!("provider:{p}"),
-        Assignee::Expert(e) => format!("expert:{e}"),
-    }
-}
-
-/// Every index entry a question has in its current state.
-fn index_keys(q: &Question) -> Vec<Vec<u8>> {
-    let mut out = vec![
-        keys::indexed(&[keys::BY_STATUS, q.status.code()], q.submitted_ms, q.id),
-        keys::indexed(&[keys::BY_TIME], q.submitted_ms, q.id),
-        keys::indexed(
-            &keys::text_prefix(keys::BY_ORGANIZATION, &fold(&q.organization_name)),
-            q.submitted_ms,
-            q.id,
-        ),
-    ];
-    if let Some(c) = q.category {
-        out.push(keys::indexed(
-            &[keys::BY_CATEGORY, c.index() as u8],
-            q.submitted_ms,
-            q.id,
-        ));
-    }
-    if let Some(p) = &q.provider {
-        let prefix = keys::text_prefix(
-            keys::BY_ASSIGNEE,
-            &assignee_key(&Assignee::Provider(p.clone())),
-        );
-        out.push(keys::indexed(&prefix, q.submitted_ms, q.id));
-    }
-    if let Some(e) = &q.expert {
-        let prefix = keys::text_prefix(
-            keys::BY_ASSIGNEE,
-            &assignee_key(&Assignee::Expert(e.clone())),
-        );
-        out.push(keys::indexed(&prefix, q.submitted_ms, q.id));
-    }
-    if q.status == Status::Triage {
-        out.push(keys::queue(priority_at_epoch(q), q.id));
-    }
-    if matches!(q.status, Status::Answered | Status::Closed) {
-        if let Some(at) = q.answer.as_ref().and_then(|a| a.review_after_ms) {
-            out.push(keys::review(at, q.id));
-        }
-    }
-    out
-}
-
-/// Lead-time histograms are stored one counter per bucket: key
-/// `h` + metric + clock + dimension + group + 0 + month + bucket, value the
-/// count. A measurement increments a handful of 8-byte values instead of
-/// rewriting whole histograms, which matters twice with sled: every
-/// transaction commits under one global lock, and a log-structured store
-/// keeps rewritten values around until it cleans its segments (rewriting
-/// multi-KiB histograms made a store of a million questions 36 GiB). A query
-/// scans the buckets of one metric, clock and grouping.
-fn bucket_key(
-    metric: Metric,
-    clock: Clock,
-    dim: Dimension,
-    group: &str,
-    month: u32,
-    bucket: u64,
-) -> Vec<u8> {
-    let mut k = vec![keys::HISTOGRAM, metric as u8, clock as u8, dim as u8];
-    k.extend_from_slice(group.as_bytes());
-    k.push(0);
-    k.extend_from_slice(&month.to_be_bytes());
-    k.extend_from_slice(&bucket.to_be_bytes());
-    k
-}
-
-/// The bucket counters a measurement increments.
-fn measurement_keys(m: &Measurement, groups: &[(Dimension, String)]) -> Vec<Vec<u8>> {
-    let month = crate::domain::worktime::month_of(m.at_ms);
-    let mut out = Vec::with_capacity(2 * groups.len());
-    for (clock, value) in [
-        (Clock::Calendar, m.calendar_ms),
-        (Clock::WorkingHours, m.working_ms),
-    ] {
-        let bucket = leadtime::bucket_of(value.max(0) as u64);
-        for (dim, group) in groups {
-            out.push(bucket_key(m.metric, clock, *dim, group, month, bucket));
-        }
-    }
-    out
-}
-
-fn count_of(bytes: Option<&[u8]>) -> u64 {
-    bytes
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, u64::from_be_bytes)
-}
-
-fn record_in_tx(tx: &TransactionalTree, key: Vec<u8>) -> TxResult<()> {
-    let count = count_of(tx.get(&key)?.as_deref());
-    tx.insert(key, &(count + 1).to_be_bytes())?;
+fn increment(tx: &TransactionalTree, key: Vec<u8>) -> TxResult<()> {
+    let count = tx
+        .get(&key)?
+        .as_deref()
+        .and_then(keys::number_of)
+        .unwrap_or(0);
+    tx.insert(key, &keys::number(count + 1))?;
     Ok(())
 }
 
-/// The recorded fields of a question, as text, for the event history.
-type FieldText = fn(&Question) -> Option<String>;
-
-const RECORDED_FIELDS: [(&str, FieldText); 6] = [
-    ("category", |q| q.category.map(|c| c.to_string())),
-    ("provider", |q| q.provider.as_ref().map(ToString::to_string)),
-    ("expert", |q| q.expert.as_ref().map(ToString::to_string)),
-    ("duplicate_of", |q| q.duplicate_of.map(|d| d.to_string())),
-    ("answer", |q| q.answer.as_ref().map(|a| a.text.clone())),
-    ("review_after", |q| {
-        q.answer
-            .as_ref()
-            .and_then(|a| a.review_after_ms)
-            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-            .map(|t| t.to_string())
-    }),
-];
-
-/// The recorded fields that differ between two states of a question.
-fn field_changes(old: &Question, new: &Question) -> Vec<FieldChange> {
-    RECORDED_FIELDS
-        .iter()
-        .filter_map(|(field, value)| change(field, value(old), value(new)))
-        .collect()
+/// Writes what a transition decided: events, index entries (those of the
+/// old state that no longer hold are removed), lead-time counters,
+/// feedback and the record itself.
+fn persist(tx: &TransactionalTree, before: Option<&Question>, t: &Transition) -> TxResult<()> {
+    let q = &t.question;
+    for e in &t.events {
+        tx_put(tx, "an event", keys::event(q.id, e.seq), e)?;
+    }
+    let new = keys::index_entries(q);
+    if let Some(old) = before {
+        for k in keys::index_entries(old) {
+            if !new.contains(&k) {
+                tx.remove(k)?;
+            }
+        }
+    }
+    for k in new {
+        tx.insert(k, &[] as &[u8])?;
+    }
+    if !t.measurements.is_empty() {
+        let groups = leadtime::groups_of(q);
+        for m in &t.measurements {
+            for key in keys::measurement(m, &groups) {
+                increment(tx, key)?;
+            }
+        }
+    }
+    if let Some(f) = &t.feedback {
+        let n = next_number(tx, keys::FEEDBACK_COUNTER)?;
+        tx_put(tx, "feedback", keys::feedback(n), f)?;
+    }
+    tx_put(tx, "a question", keys::question(q.id), q)
 }
 
-fn change(field: &str, before: Option<String>, after: Option<String>) -> Option<FieldChange> {
-    (before != after).then(|| FieldChange {
-        field: field.to_string(),
-        before,
-        after,
-    })
+/// Makes sure a counter is at least the number of the last record under
+/// `prefix`: a store written before the counter existed, or by a build
+/// that numbered otherwise, continues after its last record.
+fn ensure_counter(db: &sled::Db, counter: &[u8], prefix: u8) -> Result<(), StoreError> {
+    let stored = match db.get(counter).map_err(io("reading a counter"))? {
+        None => 0,
+        Some(v) => stored_number(counter, &v)?,
+    };
+    let last = match db.scan_prefix([prefix]).next_back() {
+        Some(entry) => {
+            let (k, _) = entry.map_err(io("reading the last record"))?;
+            keys::record_number(&k).unwrap_or(0)
+        }
+        None => 0,
+    };
+    if last > stored {
+        db.insert(counter, &keys::number(last))
+            .map_err(io("setting a counter"))?;
+    }
+    Ok(())
 }
 
 impl SledStore {
@@ -356,11 +230,12 @@ impl SledStore {
         options: StoreOptions,
         time: Arc<dyn TimeSource>,
     ) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
         std::fs::create_dir_all(path).map_err(|e| {
-            StoreError::Io(format!(
-                "cannot create data directory {}: {e}",
-                path.display()
-            ))
+            StoreError::io(
+                format!("cannot create data directory {shown}: check the path and its permissions"),
+                e,
+            )
         })?;
         let db = sled::Config::new()
             .path(path)
@@ -371,17 +246,13 @@ impl SledStore {
                 let text = e.to_string();
                 if text.contains("lock") || text.contains("Resource temporarily unavailable") {
                     StoreError::Locked {
-                        path: path.display().to_string(),
+                        path: shown.clone(),
                     }
                 } else {
-                    StoreError::Io(format!(
-                        "cannot open the store in {}: {text}",
-                        path.display()
-                    ))
+                    StoreError::io(format!("cannot open the store in {shown}"), e)
                 }
             })?;
-        let shown = path.display().to_string();
-        match db.get(FORMAT_KEY).map_err(io)? {
+        match db.get(keys::FORMAT).map_err(io("reading the format"))? {
             Some(v) => {
                 let found = v.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(0);
                 if found != FORMAT {
@@ -406,25 +277,28 @@ impl SledStore {
                         hint: "the directory holds data that is not a kicer store; point --data-dir elsewhere",
                     });
                 }
-                db.insert(FORMAT_KEY, &FORMAT.to_be_bytes()).map_err(io)?;
-                db.flush().map_err(io)?;
+                db.insert(keys::FORMAT, &FORMAT.to_be_bytes())
+                    .map_err(io("writing the format"))?;
+                db.flush().map_err(io("flushing a new store"))?;
             }
         }
+        ensure_counter(&db, keys::QUESTION_COUNTER, keys::QUESTION)?;
+        ensure_counter(&db, keys::FEEDBACK_COUNTER, keys::FEEDBACK)?;
         // sled 0.34 keeps its log in `<dir>/db`; it is fsynced after each
         // group flush (see `commit`).
-        let log = std::fs::File::open(path.join("db")).map_err(|e| {
-            StoreError::Io(format!(
-                "cannot open the store's log {}: {e}",
-                path.join("db").display()
-            ))
+        let log_path = path.join("db");
+        let log = std::fs::File::open(&log_path).map_err(|e| {
+            StoreError::io(
+                format!("cannot open the store's log {}", log_path.display()),
+                e,
+            )
         })?;
         let commit = GroupCommit::new(db.clone(), log);
         Ok(SledStore {
             db,
             path: path.to_path_buf(),
             commit,
-            batch: Mutex::new(BatchState::default()),
-            batch_done: Condvar::new(),
+            writes: WriteQueue::default(),
             time,
             durable: options.durable,
         })
@@ -443,92 +317,29 @@ impl SledStore {
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.db.size_on_disk().map_err(io)
+        self.db.size_on_disk().map_err(io("measuring the store"))
     }
 
-    /// Runs a write, sharing one sled transaction and one flush + fsync
-    /// with every write queued at the same moment.
-    ///
-    /// sled 0.34 commits each transaction under a global lock and its cost
-    /// is per key written, so writes that wait together commit together:
-    /// the first writer to find no commit running takes everything queued
-    /// and runs it as one transaction (a counter bumped by thirty writes is
-    /// written once), then flushes; the others wait for their result. A
-    /// write that is refused (illegal transition, stale version…) returns
-    /// its error without writing and without disturbing the others; one
-    /// that fails in a way that must not commit makes the batch run again
-    /// write by write, so only it fails.
+    /// Runs a write in the next batch of the write queue: one sled
+    /// transaction and one flush + fsync for every write queued with it.
     fn execute(&self, op: Op) -> Result<Output, StoreError> {
-        let slot: Slot = Arc::new(SlotInner::default());
-        {
-            let mut st = self.lock_batch();
-            st.queue.push((op, slot.clone()));
-            if !st.leading {
-                st.leading = true;
-                drop(st);
-                return self.lead(&slot);
-            }
-        }
-        let mut state = slot.lock();
-        loop {
-            if let Some(result) = state.result.take() {
-                return result;
-            }
-            if state.lead {
-                state.lead = false;
-                drop(state);
-                return self.lead(&slot);
-            }
-            state = slot.ready.wait(state).unwrap_or_else(|p| p.into_inner());
-        }
+        self.writes.run(op, &|batch| self.commit_batch(batch))
     }
 
-    /// Commits everything queued (which includes the leader's own write) as
-    /// one batch, then hands leadership on.
-    fn lead(&self, own: &Slot) -> Result<Output, StoreError> {
-        let batch = std::mem::take(&mut self.lock_batch().queue);
-        // Leadership is kept through the flush: writers arriving meanwhile
-        // gather into the next, larger batch (measured: handing over before
-        // the flush made batches smaller and throughput lower). The guard
-        // hands it on even if a commit panics, so writers never wait forever.
-        let lead = Leadership { store: self, batch };
-        let committed = self.commit_batch(&lead.batch);
-        self.finish_batch(&lead.batch, committed);
-        drop(lead);
-        own.lock().result.take().unwrap_or_else(|| {
-            Err(StoreError::Io(
-                "the write was not part of the batch it led; read the question again before retrying".into(),
-            ))
-        })
-    }
-
-    fn lock_batch(&self) -> std::sync::MutexGuard<'_, BatchState> {
-        // The queue stays consistent even if a writer panicked.
-        self.batch.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs a batch as one transaction.
-    fn commit_batch(
-        &self,
-        batch: &[(Op, Slot)],
-    ) -> Result<Vec<Result<Output, StoreError>>, TransactionError<StoreError>> {
-        self.db.transaction(|tx| {
+    /// Commits a batch as one transaction and makes it durable. A write
+    /// that is refused (illegal transition, stale version…) returns its
+    /// error without writing and without disturbing the others; one that
+    /// fails in a way that must not commit makes the batch run again write
+    /// by write, so only it fails.
+    fn commit_batch(&self, batch: Vec<Op>) -> Vec<Result<Output, StoreError>> {
+        let committed = self.db.transaction(|tx| {
             let mut out = Vec::with_capacity(batch.len());
-            for (op, _) in batch {
+            for op in &batch {
                 out.push(op(tx)?);
             }
             Ok(out)
-        })
-    }
-
-    /// Makes a committed batch durable and hands out the results; a batch
-    /// that did not commit is run again write by write.
-    fn finish_batch(
-        &self,
-        batch: &[(Op, Slot)],
-        committed: Result<Vec<Result<Output, StoreError>>, TransactionError<StoreError>>,
-    ) {
-        let results: Vec<Result<Output, StoreError>> = match committed {
+        });
+        match committed {
             Ok(results) => match self.make_durable() {
                 Ok(()) => results,
                 // Refusals wrote nothing and stay refusals; committed
@@ -537,10 +348,11 @@ impl SledStore {
                     .into_iter()
                     .map(|r| {
                         r.and_then(|_| {
-                            Err(StoreError::Io(format!(
-                                "the write was committed but could not be made durable ({e}); its outcome is unknown: \
-                                 retry with the same request id, or read the question again"
-                            )))
+                            Err(StoreError::io(
+                                "the write was committed but could not be made durable; its outcome is unknown: \
+                                 retry with the same request id, or read the question again",
+                                std::io::Error::other(e.to_string()),
+                            ))
                         })
                     })
                     .collect(),
@@ -548,202 +360,105 @@ impl SledStore {
             Err(e) if batch.len() == 1 => vec![Err(tx_error(e))],
             Err(_) => batch
                 .iter()
-                .map(|(op, _)| {
+                .map(|op| {
                     let r = self.db.transaction(|tx| op(tx)).map_err(tx_error)?;
                     self.make_durable()?;
                     r
                 })
                 .collect(),
-        };
-        for ((_, slot), result) in batch.iter().zip(results) {
-            slot.answer(result);
         }
     }
 
+    /// The one way a write waits for the disk: flush + fsync shared with
+    /// every writer waiting now, unless the store was opened for a bulk
+    /// load that flushes at the end.
     fn make_durable(&self) -> Result<(), StoreError> {
         if self.durable {
-            self.commit.wait_durable().map_err(StoreError::Io)?;
+            self.commit.wait_durable()?;
         }
         Ok(())
     }
 
+    /// Runs a write that changes one stored question.
+    fn change(
+        &self,
+        id: QuestionId,
+        decide: impl Fn(&TransactionalTree, &Question) -> TxResult<Result<Transition, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Question, StoreError> {
+        let op = move |tx: &TransactionalTree| -> TxResult<Result<Output, StoreError>> {
+            // Refusals come back as `Ok(Err(..))` before anything is
+            // written, so the other writes of a shared commit go through.
+            let Some(old) = tx_get::<Question>(tx, &keys::question(id))? else {
+                return Ok(Err(StoreError::NotFound(id)));
+            };
+            Ok(match decide(tx, &old)? {
+                Ok(t) => {
+                    persist(tx, Some(&old), &t)?;
+                    Ok(Output::Question(t.question))
+                }
+                Err(refused) => Err(refused),
+            })
+        };
+        match self.execute(Arc::new(op))? {
+            Output::Question(q) => Ok(q),
+            Output::Submitted(s) => Ok(s.question),
+        }
+    }
+
+    /// Writes a directory or service record outside the write queue: these
+    /// are single keys that no question write reads.
+    fn put_record(&self, key: Vec<u8>, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.db
+            .insert(key, bytes)
+            .map_err(io("writing a directory record"))?;
+        self.make_durable()
+    }
+
     fn load(&self, id: QuestionId) -> Result<Question, StoreError> {
         let key = keys::question(id);
-        match self.db.get(&key).map_err(io)? {
+        match self.db.get(&key).map_err(io("reading a question"))? {
             Some(bytes) => from_json(&key, &bytes),
             None => Err(StoreError::NotFound(id)),
         }
     }
 
-    /// One page of the keys in `[start, end)`: after the key in the page
-    /// token (which must have been made for `listing` and lie in the
-    /// range), up to the page size of items for which `keep` returns one.
-    fn page<T>(
-        &self,
-        listing: &[u8],
-        (start, end): (&[u8], &[u8]),
-        page: &PageRequest,
-        mut keep: impl FnMut(&[u8], &[u8]) -> Result<Option<T>, StoreError>,
-    ) -> Result<Page<T>, StoreError> {
-        let from = match page.token.as_deref() {
-            Some(token) => {
-                let mut last = keys::parse_page_token(listing, token)?;
-                if last.as_slice() < start || last.as_slice() >= end {
-                    return Err(StoreError::BadPageToken);
-                }
-                last.push(0); // just after the previous page's last key
-                last
-            }
-            None => start.to_vec(),
-        };
-        let limit = page.effective_size();
-        let mut items = Vec::new();
-        for entry in self.db.range(from..end.to_vec()) {
-            let (k, v) = entry.map_err(io)?;
-            if let Some(item) = keep(&k, &v)? {
-                items.push(item);
-                if items.len() == limit {
-                    return Ok(Page {
-                        items,
-                        next_token: Some(keys::page_token(listing, &k)),
-                    });
-                }
-            }
+    fn read<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.db.get(key).map_err(io("reading a record"))? {
+            Some(bytes) => from_json(key, &bytes).map(Some),
+            None => Ok(None),
         }
-        Ok(Page {
-            items,
-            next_token: None,
-        })
     }
 
-    /// Recomputes the lead-time counters from the event history.
-    fn rebuild_counters(&self) -> Result<u64, StoreError> {
-        let mut counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        let mut replayed = 0u64;
-        for entry in self.db.scan_prefix([keys::QUESTION]) {
-            let (k, v) = entry.map_err(io)?;
-            let q: Question = from_json(&k, &v)?;
-            let events = self.history(q.id)?;
-            // The groups of a measurement are the question's assignments
-            // at the moment it completed, replayed from the field changes.
-            let mut state = q.clone();
-            state.category = None;
-            state.provider = None;
-            state.expert = None;
-            let mut timeline = Timeline {
-                received_ms: q.submitted_ms,
-                ..Timeline::default()
-            };
-            for e in &events {
-                for c in &e.changes {
-                    match c.field.as_str() {
-                        "category" => {
-                            state.category =
-                                c.after.as_deref().and_then(|s| s.parse::<Category>().ok())
-                        }
-                        "provider" => {
-                            state.provider =
-                                c.after.as_deref().and_then(|s| ProviderId::parse(s).ok())
-                        }
-                        "expert" => {
-                            state.expert = c.after.as_deref().and_then(|s| ExpertId::parse(s).ok())
-                        }
-                        _ => {}
-                    }
-                }
-                if e.from.is_none() {
-                    continue;
-                }
-                let groups = leadtime::groups_of(&state);
-                for m in leadtime::advance(&mut timeline, e.to, e.at_ms) {
-                    for key in measurement_keys(&m, &groups) {
-                        *counters.entry(key).or_default() += 1;
-                    }
-                }
-            }
-            replayed += 1;
-        }
-        let mut batch = sled::Batch::default();
-        for entry in self.db.scan_prefix([keys::HISTOGRAM]) {
-            let (k, _) = entry.map_err(io)?;
-            if !counters.contains_key(k.as_ref()) {
-                batch.remove(k);
-            }
-        }
-        for (k, count) in &counters {
-            batch.insert(k.as_slice(), &count.to_be_bytes());
-        }
-        self.db.apply_batch(batch).map_err(io)?;
-        self.commit.wait_durable().map_err(StoreError::Io)?;
-        Ok(replayed)
+    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (k, v) = entry.map_err(io("reading records"))?;
+                from_json(&k, &v)
+            })
+            .collect()
     }
-
-    fn write_indexes(
-        tx: &TransactionalTree,
-        before: Option<&Question>,
-        after: &Question,
-    ) -> TxResult<()> {
-        let new = index_keys(after);
-        if let Some(old) = before {
-            for k in index_keys(old) {
-                if !new.contains(&k) {
-                    tx.remove(k)?;
-                }
-            }
-        }
-        for k in new {
-            tx.insert(k, &[] as &[u8])?;
-        }
-        Ok(())
-    }
-}
-
-fn end_of(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![0xff; 16]
 }
 
 impl Store for SledStore {
     fn submit(&self, new: NewQuestion) -> Result<Submitted, StoreError> {
-        if !(1..=5).contains(&new.impact) || !(1..=5).contains(&new.effort) {
-            return Err(StoreError::Invalid(format!(
-                "impact {} and effort {} must be between 1 and 5",
-                new.impact, new.effort
-            )));
-        }
-        if let Decision::Route {
-            provider: None,
-            expert: None,
-        } = new.decision
-        {
-            return Err(StoreError::Invalid(
-                "a routing decision needs a provider or an expert".into(),
-            ));
-        }
+        transition::check_new(&new)?;
         let now = self.time.now_ms();
-        let op = move |tx: &TransactionalTree| -> TxResult<Submitted> {
+        let op = move |tx: &TransactionalTree| -> TxResult<Result<Output, StoreError>> {
             if let Some(rid) = &new.request_id {
                 if let Some(existing) = tx.get(keys::request(rid))? {
-                    let id = match <[u8; 8]>::try_from(existing.as_ref()) {
-                        Ok(b) => QuestionId::new(u64::from_be_bytes(b)),
-                        Err(_) => {
-                            return abort(StoreError::Corrupt {
-                                key: format!("request {rid}"),
-                                reason: "not an id".into(),
-                            })
-                        }
+                    let id = match stored_number(&keys::request(rid), &existing) {
+                        Ok(n) => QuestionId::new(n),
+                        Err(e) => return abort(e),
                     };
                     return match tx_get::<Question>(tx, &keys::question(id))? {
-                        Some(q) => Ok(Submitted {
-                            question: q,
+                        Some(question) => Ok(Ok(Output::Submitted(Submitted {
+                            question,
                             created: false,
-                        }),
+                        }))),
                         None => abort(StoreError::Corrupt {
                             key: format!("request {rid}"),
                             reason: format!("points at missing {id}"),
@@ -751,103 +466,18 @@ impl Store for SledStore {
                     };
                 }
             }
-            let id = QuestionId::new(tx.generate_id()? + 1);
-            let mut q = Question {
-                id,
-                text: new.text.clone(),
-                organization_name: new.organization_name.clone(),
-                organization_type: new.organization_type,
-                region: new.region,
-                portal: new.portal.clone(),
-                request_id: new.request_id.clone(),
-                submitted_ms: now,
-                classification: new.classification.clone(),
-                category: new.classification.category,
-                status: Status::Received,
-                provider: None,
-                expert: None,
-                impact: new.impact,
-                effort: new.effort,
-                triage_reason: None,
-                triage_since_ms: None,
-                answer: None,
-                duplicate_of: None,
-                version: 1,
-                updated_ms: now,
-                timeline: Timeline {
-                    received_ms: now,
-                    ..Timeline::default()
-                },
-                events: 0,
-            };
-            let received = Event {
-                seq: 0,
-                at_ms: now,
-                actor: new.actor.clone(),
-                action: None,
-                from: None,
-                to: Status::Received,
-                reason: None,
-                changes: change("category", None, q.category.map(|c| c.to_string()))
-                    .into_iter()
-                    .collect(),
-            };
-            let (action, reason) = match &new.decision {
-                Decision::Route { provider, expert } => {
-                    q.provider = provider.clone();
-                    q.expert = expert.clone();
-                    (ActionKind::Route, None)
-                }
-                Decision::Triage { reason } => {
-                    q.triage_reason = Some(reason.clone());
-                    q.triage_since_ms = Some(now);
-                    (ActionKind::Triage, Some(reason.clone()))
-                }
-            };
-            q.status = action
-                .target_from(Status::Received)
-                .unwrap_or(Status::Triage);
-            let decided = Event {
-                seq: 1,
-                at_ms: now,
-                actor: new.actor.clone(),
-                action: Some(action),
-                from: Some(Status::Received),
-                to: q.status,
-                reason,
-                changes: [
-                    change(
-                        "provider",
-                        None,
-                        q.provider.as_ref().map(ToString::to_string),
-                    ),
-                    change("expert", None, q.expert.as_ref().map(ToString::to_string)),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
-            };
-            q.events = 2;
-            let measurements = leadtime::advance(&mut q.timeline, q.status, now);
-            tx_put(tx, keys::event(id, 0), &received)?;
-            tx_put(tx, keys::event(id, 1), &decided)?;
-            Self::write_indexes(tx, None, &q)?;
-            let groups = leadtime::groups_of(&q);
-            for m in &measurements {
-                for key in measurement_keys(m, &groups) {
-                    record_in_tx(tx, key)?;
-                }
-            }
+            let id = QuestionId::new(next_number(tx, keys::QUESTION_COUNTER)?);
+            let t = transition::submit(&new, id, now);
             if let Some(rid) = &new.request_id {
-                tx.insert(keys::request(rid), &id.get().to_be_bytes())?;
+                tx.insert(keys::request(rid), &keys::number(id.get()))?;
             }
-            tx_put(tx, keys::question(id), &q)?;
-            Ok(Submitted {
-                question: q,
+            persist(tx, None, &t)?;
+            Ok(Ok(Output::Submitted(Submitted {
+                question: t.question,
                 created: true,
-            })
+            })))
         };
-        match self.execute(Arc::new(move |tx| Ok(Ok(Output::Submitted(op(tx)?)))))? {
+        match self.execute(Arc::new(op))? {
             Output::Submitted(s) => Ok(s),
             Output::Question(question) => Ok(Submitted {
                 question,
@@ -862,446 +492,68 @@ impl Store for SledStore {
 
     fn history(&self, id: QuestionId) -> Result<Vec<Event>, StoreError> {
         self.load(id)?;
-        let prefix = keys::events_of(id);
-        self.db
-            .scan_prefix(&prefix)
-            .map(|entry| {
-                let (k, v) = entry.map_err(io)?;
-                from_json(&k, &v)
-            })
-            .collect()
+        self.scan(&keys::events_of(id))
     }
 
     fn event(&self, id: QuestionId, seq: u32) -> Result<Option<Event>, StoreError> {
-        let key = keys::event(id, seq);
-        match self.db.get(&key).map_err(io)? {
-            Some(bytes) => from_json(&key, &bytes).map(Some),
-            None => Ok(None),
-        }
+        self.read(&keys::event(id, seq))
     }
 
     fn apply(&self, id: QuestionId, ch: Change) -> Result<Question, StoreError> {
-        let kind = ch.action.kind();
-        match &ch.action {
-            Action::Route {
-                provider: None,
-                expert: None,
-                ..
-            } => {
-                return Err(StoreError::Invalid(
-                    "route to a provider or an expert: give at least one".into(),
-                ))
-            }
-            Action::Answer { text, .. } if text.trim().is_empty() => {
-                return Err(StoreError::Invalid(
-                    "the answer is empty: give the answer text".into(),
-                ))
-            }
-            Action::MarkDuplicate { original } if *original == id => {
-                return Err(StoreError::Invalid(
-                    "a question cannot be a duplicate of itself".into(),
-                ))
-            }
-            _ => {}
-        }
+        transition::check_change(id, &ch)?;
         let now = self.time.now_ms();
-        let op = move |tx: &TransactionalTree| -> TxResult<Result<Question, StoreError>> {
-            // Refusals come back as `Ok(Err(..))` before anything is
-            // written, so the other writes of a shared commit go through.
-            let Some(old) = tx_get::<Question>(tx, &keys::question(id))? else {
-                return Ok(Err(StoreError::NotFound(id)));
+        self.change(id, move |tx, old| {
+            let original = match transition::original_of(&ch) {
+                Some(o) => tx_get::<Question>(tx, &keys::question(o))?,
+                None => None,
             };
-            if let Some(expected) = ch.expected_version {
-                if expected != old.version {
-                    return Ok(Err(StoreError::Stale {
-                        id,
-                        expected,
-                        current: old.version,
-                    }));
-                }
-            }
-            // Writes queue before they commit, so a later write may carry an
-            // earlier reading of the clock: never let history run backwards.
-            let now = now.max(old.updated_ms);
-            let to = match transition(old.status, kind) {
-                Ok(to) => to,
-                Err(source) => return Ok(Err(StoreError::IllegalTransition { id, source })),
-            };
-            let mut q = old.clone();
-            q.status = to;
-            let mut feedback = None;
-            match &ch.action {
-                Action::Route {
-                    category,
-                    provider,
-                    expert,
-                } => {
-                    if old.status == Status::Triage {
-                        feedback = Some(Feedback {
-                            question: id,
-                            at_ms: now,
-                            actor: ch.actor.clone(),
-                            proposed_category: old.classification.category,
-                            proposed_provider: old.classification.providers.first().cloned(),
-                            proposed_expert: old.classification.experts.first().cloned(),
-                            chosen_category: category.or(old.category),
-                            chosen_provider: provider.clone(),
-                            chosen_expert: expert.clone(),
-                            index_version: old.classification.index_version,
-                        });
-                    }
-                    if category.is_some() {
-                        q.category = *category;
-                    }
-                    q.provider = provider.clone();
-                    q.expert = expert.clone();
-                    q.triage_reason = None;
-                }
-                Action::Triage | Action::Decline => {
-                    q.triage_reason = ch.reason.clone();
-                    q.triage_since_ms = Some(now);
-                    if kind == ActionKind::Decline {
-                        q.provider = None;
-                        q.expert = None;
-                    }
-                }
-                Action::MarkDuplicate { original } => {
-                    match tx_get::<Question>(tx, &keys::question(*original))? {
-                        None => {
-                            return Ok(Err(StoreError::Invalid(format!(
-                                "the original question {original} does not exist"
-                            ))))
-                        }
-                        Some(o) if matches!(o.status, Status::Duplicate | Status::Rejected) => {
-                            return Ok(Err(StoreError::Invalid(format!(
-                                "{original} is {} and cannot be the original: link to the question it points to",
-                                o.status
-                            ))))
-                        }
-                        Some(_) => {}
-                    }
-                    q.duplicate_of = Some(*original);
-                }
-                Action::Answer {
-                    text,
-                    sources,
-                    review_after_ms,
-                } => {
-                    q.answer = Some(Answer {
-                        text: text.clone(),
-                        sources: sources.clone(),
-                        review_after_ms: *review_after_ms,
-                        answered_at_ms: now,
-                    });
-                }
-                Action::Reject
-                | Action::Accept
-                | Action::WaitForAsker
-                | Action::Resume
-                | Action::Close
-                | Action::Reopen => {}
-            }
-            q.version += 1;
-            q.updated_ms = now;
-            let event = Event {
-                seq: old.events,
-                at_ms: now,
-                actor: ch.actor.clone(),
-                action: Some(kind),
-                from: Some(old.status),
-                to,
-                reason: ch.reason.clone(),
-                changes: field_changes(&old, &q),
-            };
-            q.events += 1;
-            let measurements = leadtime::advance(&mut q.timeline, to, now);
-            tx_put(tx, keys::event(id, event.seq), &event)?;
-            Self::write_indexes(tx, Some(&old), &q)?;
-            let groups = leadtime::groups_of(&q);
-            for m in &measurements {
-                for key in measurement_keys(m, &groups) {
-                    record_in_tx(tx, key)?;
-                }
-            }
-            if let Some(f) = &feedback {
-                let mut key = vec![keys::FEEDBACK];
-                key.extend_from_slice(&tx.generate_id()?.to_be_bytes());
-                tx_put(tx, key, f)?;
-            }
-            tx_put(tx, keys::question(id), &q)?;
-            Ok(Ok(q))
-        };
-        match self.execute(Arc::new(move |tx| Ok(op(tx)?.map(Output::Question))))? {
-            Output::Question(q) => Ok(q),
-            Output::Submitted(s) => Ok(s.question),
-        }
+            Ok(transition::apply(old, &ch, now, original.as_ref()))
+        })
     }
 
     fn review_answer(&self, id: QuestionId, review: AnswerReview) -> Result<Question, StoreError> {
-        if let Some((text, _)) = &review.replace {
-            if text.trim().is_empty() {
-                return Err(StoreError::Invalid(
-                    "the new answer is empty: give the answer text, or confirm the current one"
-                        .into(),
-                ));
-            }
-        }
+        transition::check_review(&review)?;
         let now = self.time.now_ms();
-        let op = move |tx: &TransactionalTree| -> TxResult<Result<Question, StoreError>> {
-            let Some(old) = tx_get::<Question>(tx, &keys::question(id))? else {
-                return Ok(Err(StoreError::NotFound(id)));
-            };
-            if let Some(expected) = review.expected_version {
-                if expected != old.version {
-                    return Ok(Err(StoreError::Stale {
-                        id,
-                        expected,
-                        current: old.version,
-                    }));
-                }
-            }
-            let (true, Some(answer)) = (
-                matches!(old.status, Status::Answered | Status::Closed),
-                old.answer.clone(),
-            ) else {
-                return Ok(Err(StoreError::NotAnswered {
-                    id,
-                    status: old.status,
-                }));
-            };
-            let now = now.max(old.updated_ms);
-            let mut q = old.clone();
-            let confirmed = review.replace.is_none();
-            q.answer = Some(match &review.replace {
-                Some((text, sources)) => Answer {
-                    text: text.clone(),
-                    sources: sources.clone(),
-                    review_after_ms: review.review_after_ms,
-                    answered_at_ms: now,
-                },
-                None => Answer {
-                    review_after_ms: review.review_after_ms,
-                    ..answer
-                },
-            });
-            q.version += 1;
-            q.updated_ms = now;
-            let event = Event {
-                seq: old.events,
-                at_ms: now,
-                actor: review.actor.clone(),
-                action: Some(ActionKind::ReviewAnswer),
-                from: Some(old.status),
-                to: old.status,
-                reason: Some(match (&review.reason, confirmed) {
-                    (Some(r), true) => format!("answer confirmed: {r}"),
-                    (Some(r), false) => format!("answer replaced: {r}"),
-                    (None, true) => "answer confirmed".into(),
-                    (None, false) => "answer replaced".into(),
-                }),
-                changes: field_changes(&old, &q),
-            };
-            q.events += 1;
-            tx_put(tx, keys::event(id, event.seq), &event)?;
-            Self::write_indexes(tx, Some(&old), &q)?;
-            tx_put(tx, keys::question(id), &q)?;
-            Ok(Ok(q))
-        };
-        match self.execute(Arc::new(move |tx| Ok(op(tx)?.map(Output::Question))))? {
-            Output::Question(q) => Ok(q),
-            Output::Submitted(s) => Ok(s.question),
-        }
+        self.change(id, move |_, old| Ok(transition::review(old, &review, now)))
     }
 
     fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<Page<Question>, StoreError> {
-        // The most selective index the filter allows; the rest of the
-        // filter is checked on the questions found.
-        let prefix: Vec<u8> = if let Some(a) = &filter.assignee {
-            keys::text_prefix(keys::BY_ASSIGNEE, &assignee_key(a))
-        } else if let Some(org) = &filter.organization {
-            keys::text_prefix(keys::BY_ORGANIZATION, &fold(org))
-        } else if let Some(s) = filter.status {
-            vec![keys::BY_STATUS, s.code()]
-        } else if let Some(c) = filter.category {
-            vec![keys::BY_CATEGORY, c.index() as u8]
-        } else {
-            vec![keys::BY_TIME]
-        };
-        let mut start = prefix.clone();
-        start.extend_from_slice(&keys::time(filter.submitted_from_ms.unwrap_or(i64::MIN)));
-        let end = match filter.submitted_to_ms {
-            Some(to) => {
-                let mut e = prefix.clone();
-                e.extend_from_slice(&keys::time(to));
-                e
-            }
-            None => end_of(&prefix),
-        };
-        let mut listing = prefix.clone();
-        listing.extend_from_slice(&keys::fnv(format!("{filter:?}").as_bytes()));
-        self.page(&listing, (&start, &end), page, |k, _| {
-            let Some(id) = keys::id_at_end(k) else {
-                return Ok(None);
-            };
-            let q = self.load(id)?;
-            let matches = filter.status.is_none_or(|s| q.status == s)
-                && filter.category.is_none_or(|c| q.category == Some(c))
-                && filter
-                    .organization_type
-                    .is_none_or(|t| q.organization_type == t)
-                && filter
-                    .organization
-                    .as_ref()
-                    .is_none_or(|o| fold(o) == fold(&q.organization_name))
-                && filter.assignee.as_ref().is_none_or(|a| match a {
-                    Assignee::Provider(p) => q.provider.as_ref() == Some(p),
-                    Assignee::Expert(e) => q.expert.as_ref() == Some(e),
-                });
-            Ok(matches.then_some(q))
-        })
+        self.list_questions(filter, page)
     }
 
     fn triage_queue(&self, page: &PageRequest) -> Result<Page<QueueEntry>, StoreError> {
-        let prefix = [keys::QUEUE];
-        let now = self.time.now_ms();
-        self.page(&prefix, (&prefix, &end_of(&prefix)), page, |k, _| {
-            let (Some(id), Some(p)) = (keys::id_at_end(k), keys::queue_priority(k)) else {
-                return Ok(None);
-            };
-            Ok(Some(QueueEntry {
-                question: self.load(id)?,
-                priority: priority_now(p, now),
-            }))
-        })
+        self.queue_page(page)
     }
 
     fn due_for_review(&self, at_ms: i64, page: &PageRequest) -> Result<Page<Question>, StoreError> {
-        let prefix = [keys::REVIEW];
-        let mut end = vec![keys::REVIEW];
-        end.extend_from_slice(&keys::time(at_ms.saturating_add(1)));
-        self.page(&prefix, (&prefix, &end), page, |k, _| {
-            keys::id_at_end(k).map(|id| self.load(id)).transpose()
-        })
+        self.review_page(at_ms, page)
     }
 
-    fn lead_times(&self, query: &LeadTimeQuery) -> Result<Vec<LeadTimeGroup>, StoreError> {
-        let dim = if query.group_by == Dimension::Month {
-            Dimension::All
-        } else {
-            query.group_by
-        };
-        let prefix = vec![
-            keys::HISTOGRAM,
-            query.metric as u8,
-            query.clock as u8,
-            dim as u8,
-        ];
-        let mut groups: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
-        for entry in self.db.scan_prefix(&prefix) {
-            let (k, v) = entry.map_err(io)?;
-            let rest = &k[prefix.len()..];
-            let Some(zero) = rest.iter().position(|&b| b == 0) else {
-                continue;
-            };
-            let tail = &rest[zero + 1..];
-            let (Some(month), Some(bucket)) = (
-                tail.get(..4)
-                    .and_then(|m| <[u8; 4]>::try_from(m).ok())
-                    .map(u32::from_be_bytes),
-                tail.get(4..12)
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map(u64::from_be_bytes),
-            ) else {
-                continue;
-            };
-            if month < query.from_month || month > query.to_month {
-                continue;
-            }
-            let name = if query.group_by == Dimension::Month {
-                month.to_string()
-            } else {
-                String::from_utf8_lossy(&rest[..zero]).into_owned()
-            };
-            let slot = groups.entry(name).or_insert_with(leadtime::new_histogram);
-            slot.record_n(bucket.min(leadtime::MAX_LEAD_TIME_MS), count_of(Some(&v)))
-                .map_err(|e| io(format!("recording a lead-time bucket: {e:?}")))?;
-        }
-        Ok(groups
-            .into_iter()
-            .map(|(name, h)| leadtime::summary(name, &h))
-            .collect())
+    fn lead_times(
+        &self,
+        query: &leadtime::LeadTimeQuery,
+    ) -> Result<Vec<leadtime::LeadTimeGroup>, StoreError> {
+        self.lead_time_groups(query)
     }
 
     fn open_ages(&self) -> Result<Vec<OpenAge>, StoreError> {
-        // Open questions are few next to closed ones; the category comes
-        // from the record, so this reads each open question once.
-        let now = self.time.now_ms();
-        let mut out = Vec::new();
-        for status in Status::ALL
-            .into_iter()
-            .filter(|s| s.is_open() && *s != Status::Received)
-        {
-            let mut ages: Vec<(Option<Category>, i64)> = Vec::new();
-            for entry in self.db.scan_prefix([keys::BY_STATUS, status.code()]) {
-                let (k, _) = entry.map_err(io)?;
-                let (Some(t), Some(id)) = (
-                    k.get(2..10).and_then(|b| <[u8; 8]>::try_from(b).ok()),
-                    k.get(10..18).and_then(|b| <[u8; 8]>::try_from(b).ok()),
-                ) else {
-                    continue;
-                };
-                let submitted = (u64::from_be_bytes(t) ^ (1 << 63)) as i64;
-                let category = match self.load(QuestionId::new(u64::from_be_bytes(id))) {
-                    Ok(q) => q.category,
-                    Err(StoreError::NotFound(_)) => continue,
-                    Err(e) => return Err(e),
-                };
-                ages.push((category, (now - submitted).max(0)));
-            }
-            let mut rows = vec![open_age(status, None, ages.iter().map(|a| a.1).collect())];
-            for category in Category::ALL.iter().copied() {
-                let of: Vec<i64> = ages
-                    .iter()
-                    .filter(|a| a.0 == Some(category))
-                    .map(|a| a.1)
-                    .collect();
-                if !of.is_empty() {
-                    rows.push(open_age(status, Some(category), of));
-                }
-            }
-            out.extend(rows);
-        }
-        Ok(out)
+        self.open_question_ages()
     }
 
     fn rebuild_lead_times(&self) -> Result<u64, StoreError> {
         // Hold writes back while the counters are replaced: an increment
         // committed between the scan and the replacement would be lost.
-        // Writers queue meanwhile and commit as one batch afterwards.
-        let mut st = self.lock_batch();
-        while st.leading {
-            st = self.batch_done.wait(st).unwrap_or_else(|p| p.into_inner());
-        }
-        st.leading = true;
-        drop(st);
-        let _lead = Leadership {
-            store: self,
-            batch: Vec::new(),
-        };
+        let _hold = self.writes.hold();
         self.rebuild_counters()
     }
 
     fn put_expert(&self, expert: &ExpertRecord) -> Result<(), StoreError> {
         let valid =
             Expert::try_from(expert.clone()).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let bytes = to_json(expert)?;
-        self.db
-            .insert(keys::expert(valid.id().as_str()), bytes)
-            .map_err(io)?;
-        if self.durable {
-            self.commit.wait_durable().map_err(StoreError::Io)?;
-        }
-        Ok(())
+        self.put_record(
+            keys::expert(valid.id().as_str()),
+            to_json("an expert", expert)?,
+        )
     }
 
     fn put_experts(&self, experts: &[ExpertRecord]) -> Result<(), StoreError> {
@@ -1309,102 +561,64 @@ impl Store for SledStore {
         for expert in experts {
             let valid =
                 Expert::try_from(expert.clone()).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            batch.insert(keys::expert(valid.id().as_str()), to_json(expert)?);
+            batch.insert(
+                keys::expert(valid.id().as_str()),
+                to_json("an expert", expert)?,
+            );
         }
-        self.db.apply_batch(batch).map_err(io)?;
-        if self.durable {
-            self.commit.wait_durable().map_err(StoreError::Io)?;
-        }
-        Ok(())
+        self.db
+            .apply_batch(batch)
+            .map_err(io("writing imported experts"))?;
+        self.make_durable()
     }
 
     fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError> {
         let existed = self
             .db
             .remove(keys::expert(id.as_str()))
-            .map_err(io)?
+            .map_err(io("removing an expert"))?
             .is_some();
-        if self.durable {
-            self.commit.wait_durable().map_err(StoreError::Io)?;
-        }
+        self.make_durable()?;
         Ok(existed)
     }
 
     fn expert(&self, id: &str) -> Result<Option<ExpertRecord>, StoreError> {
-        let key = keys::expert(id);
-        match self.db.get(&key).map_err(io)? {
-            Some(bytes) => from_json(&key, &bytes).map(Some),
-            None => Ok(None),
-        }
+        self.read(&keys::expert(id))
     }
 
     fn experts(&self) -> Result<Vec<ExpertRecord>, StoreError> {
-        self.db
-            .scan_prefix([keys::EXPERT])
-            .map(|entry| {
-                let (k, v) = entry.map_err(io)?;
-                from_json(&k, &v)
-            })
-            .collect()
+        self.scan(&[keys::EXPERT])
     }
 
     fn put_provider_change(&self, change: &ProviderChange) -> Result<(), StoreError> {
-        let bytes = to_json(change)?;
-        self.db
-            .insert(keys::provider(change.id()), bytes)
-            .map_err(io)?;
-        if self.durable {
-            self.commit.wait_durable().map_err(StoreError::Io)?;
-        }
-        Ok(())
+        self.put_record(
+            keys::provider(change.id()),
+            to_json("a provider change", change)?,
+        )
     }
 
     fn provider_changes(&self) -> Result<Vec<ProviderChange>, StoreError> {
-        self.db
-            .scan_prefix([keys::PROVIDER])
-            .map(|entry| {
-                let (k, v) = entry.map_err(io)?;
-                from_json(&k, &v)
-            })
-            .collect()
+        self.scan(&[keys::PROVIDER])
     }
 
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.db.insert(keys::meta(name), value).map_err(io)?;
-        if self.durable {
-            self.commit.wait_durable().map_err(StoreError::Io)?;
-        }
-        Ok(())
+        self.put_record(keys::meta(name), value.to_vec())
     }
 
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .db
             .get(keys::meta(name))
-            .map_err(io)?
+            .map_err(io("reading a service value"))?
             .map(|v| v.to_vec()))
     }
 
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
-        let prefix = [keys::FEEDBACK];
-        self.page(&prefix, (&prefix, &end_of(&prefix)), page, |k, v| {
-            from_json(k, v).map(Some)
-        })
+        self.feedback_page(page)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.commit.wait_durable().map_err(StoreError::Io)
-    }
-}
-
-fn open_age(status: Status, category: Option<Category>, mut ages: Vec<i64>) -> OpenAge {
-    ages.sort_unstable();
-    OpenAge {
-        status,
-        category,
-        count: ages.len() as u64,
-        oldest_ms: ages.last().copied().unwrap_or(0),
-        median_ms: ages.get(ages.len() / 2).copied().unwrap_or(0),
+        self.commit.wait_durable()
     }
 }
 

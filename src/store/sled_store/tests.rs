@@ -1,10 +1,10 @@
 use super::*;
-use crate::domain::{OrganizationType, Province};
+use crate::domain::{ActionKind, Category, Status};
+use crate::store::fixtures::*;
+use crate::store::leadtime::{Clock, Dimension, LeadTimeQuery, Metric};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
-/// Monday 2 March 2026, 10:00 Amsterdam (09:00 UTC).
-const T0: i64 = 1_772_442_000_000;
-const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
 struct Fixture {
@@ -35,54 +35,6 @@ fn fixture_with(durable: bool) -> Fixture {
 
 fn fixture() -> Fixture {
     fixture_with(false)
-}
-
-fn pid(s: &str) -> ProviderId {
-    ProviderId::parse(s).unwrap()
-}
-
-fn new_question(text: &str, decision: Decision) -> NewQuestion {
-    NewQuestion {
-        text: text.to_string(),
-        organization_name: "Gemeente Zwolle".into(),
-        organization_type: OrganizationType::Gemeente,
-        region: Some(Province::Overijssel),
-        portal: "test".into(),
-        request_id: None,
-        classification: ClassificationSnapshot {
-            category: Some(Category::Specific),
-            confidence: 0.8,
-            providers: vec![pid("pianoo")],
-            index_version: 3,
-            ..ClassificationSnapshot::default()
-        },
-        decision,
-        impact: 3,
-        effort: 3,
-        actor: "portal".into(),
-    }
-}
-
-fn routed() -> Decision {
-    Decision::Route {
-        provider: Some(pid("pianoo")),
-        expert: None,
-    }
-}
-
-fn triage() -> Decision {
-    Decision::Triage {
-        reason: "low confidence".into(),
-    }
-}
-
-fn act(action: Action) -> Change {
-    Change {
-        action,
-        actor: "kernteam".into(),
-        reason: None,
-        expected_version: None,
-    }
 }
 
 #[test]
@@ -417,11 +369,72 @@ fn a_data_directory_in_use_is_refused_clearly() {
 }
 
 #[test]
+fn question_ids_are_dense_across_restarts_and_continue_after_older_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let open =
+        || SledStore::open(dir.path(), StoreOptions::default(), Arc::new(SystemTime)).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let store = open();
+        for _ in 0..2 {
+            ids.push(
+                store
+                    .submit(new_question("Vraag", routed()))
+                    .unwrap()
+                    .question
+                    .id
+                    .get(),
+            );
+        }
+        store.flush().unwrap();
+    }
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
+
+    // A store whose counter is missing or behind (written by a build that
+    // numbered otherwise) continues after its last question.
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(keys::QUESTION_COUNTER, &keys::number(2)).unwrap();
+        db.flush().unwrap();
+    }
+    let store = open();
+    let next = store
+        .submit(new_question("Vraag", routed()))
+        .unwrap()
+        .question
+        .id;
+    assert_eq!(next, QuestionId::new(7));
+}
+
+#[test]
+fn feedback_is_numbered_in_the_order_it_was_given() {
+    let f = fixture();
+    let mut routed_out = Vec::new();
+    for _ in 0..3 {
+        let q = f
+            .store
+            .submit(new_question("Vraag", triage()))
+            .unwrap()
+            .question;
+        let change = act(Action::Route {
+            category: None,
+            provider: Some(pid("vng")),
+            expert: None,
+        });
+        f.store.apply(q.id, change).unwrap();
+        routed_out.push(q.id);
+    }
+    let page = f.store.feedback(&PageRequest::default()).unwrap();
+    let order: Vec<QuestionId> = page.items.iter().map(|fb| fb.question).collect();
+    assert_eq!(order, routed_out);
+}
+
+#[test]
 fn a_directory_of_a_newer_format_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sled::open(dir.path()).unwrap();
-        db.insert(FORMAT_KEY, &9u32.to_be_bytes()).unwrap();
+        db.insert(keys::FORMAT, &9u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }
     let err =

@@ -1,0 +1,301 @@
+//! The queries of the sled store: paged listings over the secondary
+//! indexes, the triage queue, answers due for review, lead-time
+//! percentiles from the bucket counters, open-question ages, and the
+//! rebuild of the counters from the event history.
+
+use super::{from_json, io, SledStore};
+use crate::domain::{Category, ExpertId, ProviderId, Status};
+use crate::store::keys;
+use crate::store::leadtime::{self, Dimension, LeadTimeGroup, LeadTimeQuery};
+use crate::store::model::*;
+use crate::store::StoreError;
+use std::collections::BTreeMap;
+
+impl SledStore {
+    /// One page of the keys in `[start, end)`: after the key in the page
+    /// token (which must have been made for `listing` and lie in the
+    /// range), up to the page size of items for which `keep` returns one.
+    fn page<T>(
+        &self,
+        listing: &[u8],
+        (start, end): (&[u8], &[u8]),
+        page: &PageRequest,
+        mut keep: impl FnMut(&[u8], &[u8]) -> Result<Option<T>, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let from = match page.token.as_deref() {
+            Some(token) => {
+                let mut last = keys::parse_page_token(listing, token)?;
+                if last.as_slice() < start || last.as_slice() >= end {
+                    return Err(StoreError::BadPageToken);
+                }
+                last.push(0); // just after the previous page's last key
+                last
+            }
+            None => start.to_vec(),
+        };
+        let limit = page.effective_size();
+        let mut items = Vec::new();
+        for entry in self.db.range(from..end.to_vec()) {
+            let (k, v) = entry.map_err(io("reading a listing"))?;
+            if let Some(item) = keep(&k, &v)? {
+                items.push(item);
+                if items.len() == limit {
+                    return Ok(Page {
+                        items,
+                        next_token: Some(keys::page_token(listing, &k)),
+                    });
+                }
+            }
+        }
+        Ok(Page {
+            items,
+            next_token: None,
+        })
+    }
+
+    /// Questions matching a filter, through the most selective index the
+    /// filter allows; the rest of the filter is checked on the questions
+    /// found.
+    pub(super) fn list_questions(
+        &self,
+        filter: &ListFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Question>, StoreError> {
+        let prefix: Vec<u8> = if let Some(a) = &filter.assignee {
+            keys::by_assignee(a)
+        } else if let Some(org) = &filter.organization {
+            keys::by_organization(org)
+        } else if let Some(s) = filter.status {
+            keys::by_status(s).to_vec()
+        } else if let Some(c) = filter.category {
+            keys::by_category(c).to_vec()
+        } else {
+            vec![keys::BY_TIME]
+        };
+        let mut start = prefix.clone();
+        start.extend_from_slice(&keys::time(filter.submitted_from_ms.unwrap_or(i64::MIN)));
+        let end = match filter.submitted_to_ms {
+            Some(to) => {
+                let mut e = prefix.clone();
+                e.extend_from_slice(&keys::time(to));
+                e
+            }
+            None => keys::end_of(&prefix),
+        };
+        let mut listing = prefix.clone();
+        listing.extend_from_slice(&keys::fnv(format!("{filter:?}").as_bytes()));
+        let organization = filter.organization.as_deref().map(crate::analysis::fold);
+        self.page(&listing, (&start, &end), page, |k, _| {
+            let Some(id) = keys::id_at_end(k) else {
+                return Ok(None);
+            };
+            let q = self.load(id)?;
+            let matches = filter.status.is_none_or(|s| q.status == s)
+                && filter.category.is_none_or(|c| q.category == Some(c))
+                && filter
+                    .organization_type
+                    .is_none_or(|t| q.organization_type == t)
+                && organization
+                    .as_ref()
+                    .is_none_or(|o| *o == crate::analysis::fold(&q.organization_name))
+                && filter.assignee.as_ref().is_none_or(|a| match a {
+                    Assignee::Provider(p) => q.provider.as_ref() == Some(p),
+                    Assignee::Expert(e) => q.expert.as_ref() == Some(e),
+                });
+            Ok(matches.then_some(q))
+        })
+    }
+
+    /// The triage queue, highest priority first.
+    pub(super) fn queue_page(&self, page: &PageRequest) -> Result<Page<QueueEntry>, StoreError> {
+        let prefix = [keys::QUEUE];
+        let now = self.time.now_ms();
+        self.page(&prefix, (&prefix, &keys::end_of(&prefix)), page, |k, _| {
+            let (Some(id), Some(p)) = (keys::id_at_end(k), keys::queue_priority(k)) else {
+                return Ok(None);
+            };
+            Ok(Some(QueueEntry {
+                question: self.load(id)?,
+                priority: priority_now(p, now),
+            }))
+        })
+    }
+
+    /// Answers due for review at `at_ms`, earliest first.
+    pub(super) fn review_page(
+        &self,
+        at_ms: i64,
+        page: &PageRequest,
+    ) -> Result<Page<Question>, StoreError> {
+        let prefix = [keys::REVIEW];
+        let mut end = vec![keys::REVIEW];
+        end.extend_from_slice(&keys::time(at_ms.saturating_add(1)));
+        self.page(&prefix, (&prefix, &end), page, |k, _| {
+            keys::id_at_end(k).map(|id| self.load(id)).transpose()
+        })
+    }
+
+    /// The core team's feedback, oldest first.
+    pub(super) fn feedback_page(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
+        let prefix = [keys::FEEDBACK];
+        self.page(&prefix, (&prefix, &keys::end_of(&prefix)), page, |k, v| {
+            from_json(k, v).map(Some)
+        })
+    }
+
+    /// Lead-time percentiles per group, from the bucket counters of one
+    /// metric, clock and grouping (per month: the counters of all questions).
+    pub(super) fn lead_time_groups(
+        &self,
+        query: &LeadTimeQuery,
+    ) -> Result<Vec<LeadTimeGroup>, StoreError> {
+        let dim = if query.group_by == Dimension::Month {
+            Dimension::All
+        } else {
+            query.group_by
+        };
+        let prefix = keys::histograms(query.metric, query.clock, dim);
+        let mut groups: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+        for entry in self.db.scan_prefix(prefix) {
+            let (k, v) = entry.map_err(io("reading lead-time counters"))?;
+            let Some(b) = keys::bucket_of(&k) else {
+                continue;
+            };
+            if b.month < query.from_month || b.month > query.to_month {
+                continue;
+            }
+            let name = if query.group_by == Dimension::Month {
+                b.month.to_string()
+            } else {
+                String::from_utf8_lossy(b.group).into_owned()
+            };
+            let slot = groups.entry(name).or_insert_with(leadtime::new_histogram);
+            let count = keys::number_of(&v).unwrap_or(0);
+            slot.record_n(b.bucket.min(leadtime::MAX_LEAD_TIME_MS), count)
+                .map_err(|e| {
+                    StoreError::io(
+                        "recording a lead-time bucket",
+                        std::io::Error::other(format!("{e:?}")),
+                    )
+                })?;
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(name, h)| leadtime::summary(name, &h))
+            .collect())
+    }
+
+    /// Open questions per status, and per status and category, with their
+    /// ages. Open questions are few next to closed ones; the category comes
+    /// from the record, so this reads each open question once.
+    pub(super) fn open_question_ages(&self) -> Result<Vec<OpenAge>, StoreError> {
+        let now = self.time.now_ms();
+        let mut out = Vec::new();
+        for status in Status::ALL
+            .into_iter()
+            .filter(|s| s.is_open() && *s != Status::Received)
+        {
+            let mut ages: Vec<(Option<Category>, i64)> = Vec::new();
+            for entry in self.db.scan_prefix(keys::by_status(status)) {
+                let (k, _) = entry.map_err(io("reading open questions"))?;
+                let Some((submitted, id)) = keys::status_entry(&k) else {
+                    continue;
+                };
+                let category = match self.load(id) {
+                    Ok(q) => q.category,
+                    Err(StoreError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                ages.push((category, (now - submitted).max(0)));
+            }
+            out.push(open_age(status, None, ages.iter().map(|a| a.1).collect()));
+            for category in Category::ALL.iter().copied() {
+                let of: Vec<i64> = ages
+                    .iter()
+                    .filter(|a| a.0 == Some(category))
+                    .map(|a| a.1)
+                    .collect();
+                if !of.is_empty() {
+                    out.push(open_age(status, Some(category), of));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Recomputes the lead-time counters from the event history. The
+    /// caller holds the write queue.
+    pub(super) fn rebuild_counters(&self) -> Result<u64, StoreError> {
+        let mut counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        let mut replayed = 0u64;
+        for entry in self.db.scan_prefix([keys::QUESTION]) {
+            let (k, v) = entry.map_err(io("reading questions"))?;
+            let q: Question = from_json(&k, &v)?;
+            let events: Vec<Event> = self.scan(&keys::events_of(q.id))?;
+            // The groups of a measurement are the question's assignments
+            // at the moment it completed, replayed from the field changes.
+            let mut state = q.clone();
+            state.category = None;
+            state.provider = None;
+            state.expert = None;
+            let mut timeline = Timeline {
+                received_ms: q.submitted_ms,
+                ..Timeline::default()
+            };
+            for e in &events {
+                for c in &e.changes {
+                    match c.field.as_str() {
+                        "category" => {
+                            state.category =
+                                c.after.as_deref().and_then(|s| s.parse::<Category>().ok())
+                        }
+                        "provider" => {
+                            state.provider =
+                                c.after.as_deref().and_then(|s| ProviderId::parse(s).ok())
+                        }
+                        "expert" => {
+                            state.expert = c.after.as_deref().and_then(|s| ExpertId::parse(s).ok())
+                        }
+                        _ => {}
+                    }
+                }
+                if e.from.is_none() {
+                    continue;
+                }
+                let groups = leadtime::groups_of(&state);
+                for m in leadtime::advance(&mut timeline, e.to, e.at_ms) {
+                    for key in keys::measurement(&m, &groups) {
+                        *counters.entry(key).or_default() += 1;
+                    }
+                }
+            }
+            replayed += 1;
+        }
+        let mut batch = sled::Batch::default();
+        for entry in self.db.scan_prefix([keys::HISTOGRAM]) {
+            let (k, _) = entry.map_err(io("reading lead-time counters"))?;
+            if !counters.contains_key(k.as_ref()) {
+                batch.remove(k);
+            }
+        }
+        for (k, count) in &counters {
+            batch.insert(k.as_slice(), &keys::number(*count));
+        }
+        self.db
+            .apply_batch(batch)
+            .map_err(io("replacing lead-time counters"))?;
+        self.commit.wait_durable()?;
+        Ok(replayed)
+    }
+}
+
+fn open_age(status: Status, category: Option<Category>, mut ages: Vec<i64>) -> OpenAge {
+    ages.sort_unstable();
+    OpenAge {
+        status,
+        category,
+        count: ages.len() as u64,
+        oldest_ms: ages.last().copied().unwrap_or(0),
+        median_ms: ages.get(ages.len() / 2).copied().unwrap_or(0),
+    }
+}
