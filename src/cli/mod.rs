@@ -4,7 +4,6 @@
 //! stderr with a message that says what to fix, and the process exits
 //! non-zero.
 
-mod json;
 pub mod load;
 mod output;
 pub mod remote;

@@ -17,21 +17,35 @@ fn reasons(terms: &[Contribution], max: usize) -> String {
     out.join(", ")
 }
 
+/// One proposed provider or expert: rank, id, score and name, then the
+/// terms that earned it. The local and the remote `classify` both use it,
+/// so the two read alike.
+pub(super) fn ranked(
+    out: &mut String,
+    rank: usize,
+    id: &str,
+    score: f32,
+    name: &str,
+    because: &str,
+) {
+    let _ = writeln!(out, "  {rank:>2}. {id:<32} {score:>7.2}  {name}");
+    let _ = writeln!(out, "      because {because}");
+}
+
 fn matches(out: &mut String, title: &str, list: &[RankedMatch]) {
     let _ = writeln!(out, "{title}");
     if list.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
     for (i, m) in list.iter().enumerate() {
-        let _ = writeln!(
+        ranked(
             out,
-            "  {:>2}. {:<32} {:>7.2}  {}",
             i + 1,
-            m.id,
+            &m.id,
             m.score,
-            m.name
+            &m.name,
+            &reasons(&m.matched_terms, 5),
         );
-        let _ = writeln!(out, "      because {}", reasons(&m.matched_terms, 5));
         if !m.fit_reasons.is_empty() {
             let reasons: Vec<String> = m.fit_reasons.iter().map(ToString::to_string).collect();
             let _ = writeln!(out, "      fit ×{:.2}: {}", m.fit, reasons.join(", "));

@@ -6,7 +6,7 @@
 //! parse at the edge (`convert`), call the [`Service`] on a blocking thread
 //! (`status::blocking`) and map its errors in one place (`status`).
 
-mod convert;
+pub(crate) mod convert;
 mod directory;
 mod insights;
 mod questions;

@@ -1,32 +1,12 @@
 //! The API's messages as JSON for `--json`: enum values by name, times as
-//! RFC 3339, durations in milliseconds, so scripts need no proto files.
+//! RFC 3339, durations in milliseconds (see `wire`), so scripts
+//! need no proto files.
 
-use super::remote::{action_name, category_name, org_type_name, status_name};
+use super::wire::{
+    action_name, category_name, knowledge_kind_name, millis, org_type_name, status_name, time_text,
+};
 use crate::grpc::proto;
 use serde_json::{json, Value};
-
-/// A timestamp as RFC 3339 (UTC), or `-`.
-pub fn time_text(t: Option<&prost_types::Timestamp>) -> String {
-    t.and_then(|t| jiff::Timestamp::new(t.seconds, t.nanos).ok())
-        .map_or("-".to_string(), |t| {
-            t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-        })
-}
-
-fn millis(d: Option<&prost_types::Duration>) -> i64 {
-    d.map_or(0, |d| d.seconds * 1000 + i64::from(d.nanos / 1_000_000))
-}
-
-/// A duration for people: `3d 4h`, `2h 5m`, `40s`.
-pub fn duration_text(d: Option<&prost_types::Duration>) -> String {
-    let s = millis(d) / 1000;
-    match s {
-        s if s >= 86_400 => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
-        s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        s if s >= 60 => format!("{}m {}s", s / 60, s % 60),
-        s => format!("{s}s"),
-    }
-}
 
 fn enum_or_null(v: i32, name: fn(i32) -> String) -> Value {
     if v == 0 {
@@ -61,10 +41,7 @@ pub fn classification(c: &proto::Classification) -> Value {
             "id": t.id, "name": t.name, "score": t.score,
             "matched_terms": t.matched_terms.iter().map(matched).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "knowledge_kind": proto::KnowledgeKind::try_from(c.knowledge_kind)
-            .ok()
-            .filter(|k| *k != proto::KnowledgeKind::Unspecified)
-            .map(|k| k.as_str_name().trim_start_matches("KNOWLEDGE_KIND_").to_string()),
+        "knowledge_kind": knowledge_kind_name(c.knowledge_kind),
         "providers": c.providers.iter().map(ranked).collect::<Vec<_>>(),
         "experts": c.experts.iter().map(ranked).collect::<Vec<_>>(),
         "index_version": c.index_version,
