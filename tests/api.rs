@@ -1047,3 +1047,31 @@ async fn an_answered_question_asked_again_is_found_and_flagged_for_reuse() {
     assert_eq!(e.code(), Code::InvalidArgument);
     app.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn a_stored_question_reads_back_with_the_scores_and_terms_its_submit_showed() {
+    let mut app = spawn_app().await;
+    let submitted = app.submit(CLEAR_QUESTION).await;
+    let read = app
+        .questions
+        .get_question(proto::GetQuestionRequest {
+            id: submitted.id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    let mut at_submit = submitted.classification.expect("classification at submit");
+    let later = read.classification.expect("classification later");
+    // Similar questions are found anew for each call; all the rest is what
+    // the engine said when the question was submitted.
+    at_submit.similar.clear();
+    assert!(
+        !at_submit.providers.is_empty(),
+        "the example question is routed"
+    );
+    assert!(at_submit.providers[0].score > 0.0);
+    assert!(!at_submit.providers[0].matched_terms.is_empty());
+    assert!(!at_submit.category_scores.is_empty());
+    assert_eq!(later, at_submit);
+    app.shutdown().await.expect("clean stop");
+}

@@ -1,6 +1,14 @@
-//! Dutch working time: the clock that lead-time reports run on besides
-//! the calendar. Working hours are 09:00-17:00 Europe/Amsterdam time
-//! (daylight saving included) on weekdays that are not national holidays.
+//! Dutch time: the one place that knows the Europe/Amsterdam time zone,
+//! calendar months in it (`yyyymm` numbers, their starts, their text, adding
+//! months) and working time, the clock that lead-time reports run on besides
+//! the calendar. Working hours are 09:00-17:00 Amsterdam time (daylight
+//! saving included) on weekdays that are not national holidays.
+//!
+//! Time zone fallback, for every function here: the zone comes from jiff's
+//! bundled time zone database (the `tzdb-bundle-always` feature), so looking
+//! it up cannot fail at run time. Should it ever, Amsterdam winter time
+//! (fixed UTC+1) is used rather than failing a report or a request: every
+//! answer is then off by at most the one hour of summer time.
 //!
 //! National holidays are computed for any year, not listed per year:
 //! New Year's Day, Easter Sunday and Monday, King's Day (27 April, or 26
@@ -19,13 +27,22 @@ pub const DAY_START: Time = Time::constant(9, 0, 0, 0);
 /// End of the working day.
 pub const DAY_END: Time = Time::constant(17, 0, 0, 0);
 
-fn amsterdam() -> &'static TimeZone {
+/// The Europe/Amsterdam time zone, looked up once (see the module docs for
+/// the fallback).
+pub fn amsterdam() -> &'static TimeZone {
     static TZ: OnceLock<TimeZone> = OnceLock::new();
-    // The time zone database is compiled in (jiff's bundled tzdb), so this
-    // cannot fail at run time; UTC+1 is the fallback should it ever.
     TZ.get_or_init(|| {
         TimeZone::get("Europe/Amsterdam").unwrap_or_else(|_| TimeZone::fixed(jiff::tz::offset(1)))
     })
+}
+
+/// Midnight at the start of `date` in Amsterdam, in ms since the epoch;
+/// `None` only when the instant is outside jiff's range.
+pub fn day_start_ms(date: Date) -> Option<i64> {
+    amsterdam()
+        .to_timestamp(date.to_datetime(Time::midnight()))
+        .ok()
+        .map(|t| t.as_millisecond())
 }
 
 /// Easter Sunday of `year` (anonymous Gregorian algorithm).
@@ -128,6 +145,44 @@ pub fn month_of(ms: i64) -> u32 {
     }
 }
 
+/// The start of a month (`yyyymm`) in Amsterdam, in ms; `None` when the
+/// number is not a month (month 0 or 13 and up, a year out of range).
+pub fn month_start_ms(month: u32) -> Option<i64> {
+    let year = i16::try_from(month / 100).ok()?;
+    day_start_ms(Date::new(year, (month % 100) as i8, 1).ok()?)
+}
+
+/// The month (`yyyymm`) `delta` months after `month` (before it when
+/// negative): `shift_month(202612, 1)` is 202701.
+pub fn shift_month(month: u32, delta: i32) -> u32 {
+    let index = i64::from(month / 100) * 12 + i64::from(month % 100) - 1 + i64::from(delta);
+    let index = index.max(0);
+    ((index / 12) * 100 + index % 12 + 1) as u32
+}
+
+/// A month number `yyyymm` as text `YYYY-MM`, the way the API writes it.
+pub fn month_text(month: u32) -> String {
+    format!("{:04}-{:02}", month / 100, month % 100)
+}
+
+/// `ms` plus whole calendar months in Amsterdam time (31 January + 1 month
+/// is 28 or 29 February). Beyond the range of dates jiff knows, 30 days a
+/// month are added instead.
+pub fn add_months(ms: i64, months: u32) -> i64 {
+    let tz = amsterdam();
+    Timestamp::from_millisecond(ms)
+        .ok()
+        .map(|t| tz.to_datetime(t))
+        .and_then(|dt| {
+            dt.checked_add(jiff::Span::new().months(i64::from(months)))
+                .ok()
+        })
+        .and_then(|dt| tz.to_timestamp(dt).ok())
+        .map_or(ms + i64::from(months) * 30 * 86_400_000, |t| {
+            t.as_millisecond()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +253,39 @@ mod tests {
     fn months_are_amsterdam_months() {
         assert_eq!(month_of(ms("2026-03-31 23:30")), 202603);
         assert_eq!(month_of(ms("2026-04-01 00:30")), 202604);
+    }
+
+    #[test]
+    fn months_start_at_amsterdam_midnight() {
+        assert_eq!(month_start_ms(202604), Some(ms("2026-04-01 00:00")));
+        assert_eq!(month_start_ms(202601), Some(ms("2026-01-01 00:00")));
+        assert_eq!(month_start_ms(202613), None);
+        assert_eq!(month_start_ms(202600), None);
+    }
+
+    #[test]
+    fn month_numbers_shift_over_year_ends() {
+        assert_eq!(shift_month(202612, 1), 202701);
+        assert_eq!(shift_month(202603, -11), 202504);
+        assert_eq!(shift_month(202612, -11), 202601);
+        assert_eq!(shift_month(202601, -1), 202512);
+        assert_eq!(month_text(202603), "2026-03");
+    }
+
+    #[test]
+    fn adding_months_keeps_the_local_time_and_clamps_the_day() {
+        assert_eq!(
+            add_months(ms("2026-01-31 10:00"), 1),
+            ms("2026-02-28 10:00")
+        );
+        // Across the switch to summer time: still 10:00 local.
+        assert_eq!(
+            add_months(ms("2026-03-02 10:00"), 24),
+            ms("2028-03-02 10:00")
+        );
+        assert_eq!(
+            add_months(ms("2026-03-02 10:00"), 1),
+            ms("2026-04-02 10:00")
+        );
     }
 }

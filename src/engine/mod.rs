@@ -174,5 +174,21 @@ impl Engine {
     }
 }
 
+impl Via {
+    /// The name clients see (`PHRASE`, `WORD`, `COMPOUND_PART`, `TYPO`,
+    /// `THEME`, `DEDICATED`, `CATEGORY`): the serde name, upper-cased.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Phrase => "PHRASE",
+            Via::Word => "WORD",
+            Via::CompoundPart => "COMPOUND_PART",
+            Via::Typo => "TYPO",
+            Via::Theme => "THEME",
+            Via::Dedicated => "DEDICATED",
+            Via::Category => "CATEGORY",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

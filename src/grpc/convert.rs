@@ -10,7 +10,8 @@ use crate::domain::{
 };
 use crate::engine::{Classification, Contribution, RankedMatch};
 use crate::store::{
-    Answer, ClassificationSnapshot, Dimension, Event, LeadClock, Metric, Question, QuestionId,
+    Answer, ClassificationSnapshot, Dimension, Event, Explanation, LeadClock, Metric, Question,
+    QuestionId, Scored, ScoredTerm,
 };
 use crate::taxonomy::Taxonomy;
 use std::collections::BTreeMap;
@@ -324,10 +325,7 @@ fn matched(c: &Contribution) -> proto::MatchedTerm {
     proto::MatchedTerm {
         term: c.term.to_string(),
         matched: c.matched.to_string(),
-        via: serde_json::to_value(c.via)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_uppercase))
-            .unwrap_or_default(),
+        via: c.via.as_str().to_string(),
         contribution: c.contribution,
     }
 }
@@ -391,49 +389,105 @@ pub fn classification(c: &Classification) -> proto::Classification {
     }
 }
 
-/// What the store kept of a classification, with names from the current
-/// taxonomy (scores and terms are not stored).
+/// What the store kept of a classification. Questions stored with their
+/// explanation come back with the scores, matched terms and fit reasons the
+/// submit response had; older ones with ids and names only (from the
+/// current taxonomy).
 pub fn snapshot(s: &ClassificationSnapshot, taxonomy: &Taxonomy) -> proto::Classification {
+    let explained = s.explanation.as_ref();
+    let scored = |of: fn(&Explanation) -> &Vec<Scored>, id: &str| {
+        explained.and_then(|e| of(e).iter().find(|x| x.id == id))
+    };
+    let ranked = |id: String, name: String, found: Option<&Scored>| match found {
+        Some(x) => proto::RankedMatch {
+            id,
+            name: if x.name.is_empty() {
+                name
+            } else {
+                x.name.clone()
+            },
+            score: x.score,
+            matched_terms: x.terms.iter().map(stored_term).collect(),
+            fit_reasons: x.fit_reasons.clone(),
+        },
+        None => proto::RankedMatch {
+            id,
+            name,
+            ..Default::default()
+        },
+    };
     proto::Classification {
         category: s.category.map_or(0, category_to_proto),
         confidence: s.confidence,
-        category_scores: Vec::new(),
+        category_scores: explained
+            .map(|e| {
+                e.categories
+                    .iter()
+                    .filter_map(|c| {
+                        let category = c.id.parse::<crate::domain::Category>().ok()?;
+                        Some(proto::CategoryScore {
+                            category: category_to_proto(category),
+                            score: c.score,
+                            matched_terms: c.terms.iter().map(stored_term).collect(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         themes: s
             .themes
             .iter()
-            .map(|t| proto::ThemeScore {
-                id: t.to_string(),
-                name: taxonomy
+            .map(|t| {
+                let name = taxonomy
                     .theme(t)
                     .map(|d| d.name().to_string())
-                    .unwrap_or_default(),
-                ..Default::default()
+                    .unwrap_or_default();
+                let found = scored(|e| &e.themes, t.as_str());
+                proto::ThemeScore {
+                    id: t.to_string(),
+                    name,
+                    score: found.map_or(0.0, |x| x.score),
+                    matched_terms: found
+                        .map(|x| x.terms.iter().map(stored_term).collect())
+                        .unwrap_or_default(),
+                }
             })
             .collect(),
         knowledge_kind: s.knowledge_kind.map_or(0, knowledge_kind_to_proto),
         providers: s
             .providers
             .iter()
-            .map(|p| proto::RankedMatch {
-                id: p.to_string(),
-                name: taxonomy
+            .map(|p| {
+                let name = taxonomy
                     .provider(p)
                     .map(|d| d.name().to_string())
-                    .unwrap_or_default(),
-                ..Default::default()
+                    .unwrap_or_default();
+                ranked(p.to_string(), name, scored(|e| &e.providers, p.as_str()))
             })
             .collect(),
         experts: s
             .experts
             .iter()
-            .map(|e| proto::RankedMatch {
-                id: e.to_string(),
-                ..Default::default()
+            .map(|e| {
+                ranked(
+                    e.to_string(),
+                    String::new(),
+                    scored(|x| &x.experts, e.as_str()),
+                )
             })
             .collect(),
         index_version: s.index_version,
-        language: String::new(),
+        language: explained.map(|e| e.language.clone()).unwrap_or_default(),
         similar: Vec::new(),
+    }
+}
+
+fn stored_term(t: &ScoredTerm) -> proto::MatchedTerm {
+    proto::MatchedTerm {
+        term: t.term.clone(),
+        matched: t.matched.clone(),
+        via: t.via.clone(),
+        contribution: t.contribution,
     }
 }
 

@@ -15,6 +15,7 @@ pub fn from_service(e: ServiceError) -> Status {
         ServiceError::NotFound { .. } => Code::NotFound,
         ServiceError::AlreadyExists { .. } => Code::AlreadyExists,
         ServiceError::Index(_) => Code::FailedPrecondition,
+        ServiceError::Internal { .. } => Code::Internal,
         ServiceError::Store(s) => match s {
             StoreError::NotFound(_) => Code::NotFound,
             StoreError::IllegalTransition { .. } | StoreError::NotAnswered { .. } => {
@@ -106,5 +107,15 @@ mod tests {
             from_service(ServiceError::Store(StoreError::BadPageToken)).code(),
             Code::InvalidArgument
         );
+    }
+
+    #[test]
+    fn a_failure_inside_the_server_is_internal_and_says_what_failed() {
+        let s = from_service(ServiceError::Internal {
+            what: "serialise the learned model",
+            reason: "key must be a string".into(),
+        });
+        assert_eq!(s.code(), Code::Internal);
+        assert!(s.message().contains("learned model"), "{}", s.message());
     }
 }

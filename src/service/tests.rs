@@ -1,6 +1,10 @@
 use super::*;
-use crate::domain::Status;
-use crate::store::{ManualTime, SledStore, StoreOptions};
+use crate::domain::input::{AnswerText, OrganizationName, QuestionText};
+use crate::domain::{
+    Category, ExpertId, ExpertRecord, OrganizationType, ProviderId, ProviderRecord, Province,
+    Status,
+};
+use crate::store::{ManualTime, PageRequest, Question, QuestionId, SledStore, StoreOptions};
 
 /// Monday 2 March 2026, 09:00 in Amsterdam.
 const START: i64 = 1_772_438_400_000;

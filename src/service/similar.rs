@@ -1,0 +1,191 @@
+//! Similar questions: the similarity index of every stored question, the
+//! stable features it is searched with, and when an earlier answered
+//! question counts as the same one.
+
+use super::paging::for_each_page;
+use super::{Service, ServiceError};
+use crate::domain::input::QuestionText;
+use crate::engine::Engine;
+use crate::similar::SimilarIndex;
+use crate::store::{ListFilter, Question, QuestionId, Store, StoreError};
+use crate::taxonomy::Taxonomy;
+
+/// An earlier question like a new one, with its state and answer.
+#[derive(Debug, Clone)]
+pub struct Similar {
+    /// The earlier question.
+    pub question: Question,
+    /// Cosine similarity, 0..=1.
+    pub score: f32,
+}
+
+/// When an earlier answered question counts as the same question.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReuseSettings {
+    /// Similarity at or above which a new question with an answered
+    /// earlier one goes to triage, flagged, so the core team can close it
+    /// with the existing answer.
+    pub duplicate_threshold: f32,
+    /// Similar questions listed on submit and classify.
+    pub similar_listed: usize,
+    /// Similarity below which a question is not listed as similar.
+    pub min_similarity: f32,
+}
+
+impl ReuseSettings {
+    /// Checks the knobs, saying which one is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("duplicate_threshold", self.duplicate_threshold),
+            ("min_similarity", self.min_similarity),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("reuse.{name} = {v} must be between 0 and 1"));
+            }
+        }
+        if self.similar_listed > 50 {
+            return Err(format!(
+                "reuse.similar_listed = {} is more than 50",
+                self.similar_listed
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ReuseSettings {
+    fn default() -> Self {
+        ReuseSettings {
+            duplicate_threshold: 0.8,
+            similar_listed: 5,
+            min_similarity: 0.3,
+        }
+    }
+}
+
+/// What similar-question search keeps.
+pub(super) struct SimilarQuestions {
+    /// Every stored question's features.
+    index: SimilarIndex,
+    /// The engine over the taxonomy as loaded, for stable features.
+    features: Engine,
+    pub(super) settings: ReuseSettings,
+}
+
+impl SimilarQuestions {
+    /// Indexes every stored question (progress is logged for large
+    /// stores). Features come from the taxonomy as loaded, never from the
+    /// live index: learned words and directory changes would make a stored
+    /// question's features differ from a new one's.
+    pub(super) fn open(
+        taxonomy: Taxonomy,
+        store: &dyn Store,
+    ) -> Result<SimilarQuestions, ServiceError> {
+        let features = Engine::new(taxonomy, Vec::new())?;
+        let index = SimilarIndex::new();
+        let started = std::time::Instant::now();
+        for_each_page(
+            |page| store.list(&ListFilter::default(), page),
+            |items| {
+                for q in &items {
+                    index.add(q.id.get(), &features.features(&q.text));
+                }
+                if index.len() % 100_000 < items.len() && index.len() >= 100_000 {
+                    tracing::info!(
+                        questions = index.len(),
+                        "indexing stored questions for similarity"
+                    );
+                }
+            },
+        )?;
+        if !index.is_empty() {
+            tracing::info!(
+                questions = index.len(),
+                seconds = started.elapsed().as_secs_f32(),
+                "similar-question index built"
+            );
+        }
+        Ok(SimilarQuestions {
+            index,
+            features,
+            settings: ReuseSettings::default(),
+        })
+    }
+
+    /// The features a text is compared by.
+    pub(super) fn features(&self, text: &str) -> Vec<String> {
+        self.features.features(text)
+    }
+
+    /// Makes a newly stored question findable.
+    pub(super) fn add(&self, id: QuestionId, features: &[String]) {
+        self.index.add(id.get(), features);
+    }
+}
+
+impl Service {
+    /// The service with other reuse settings (the config file's `[reuse]`
+    /// table).
+    pub fn with_reuse_settings(mut self, settings: ReuseSettings) -> Service {
+        self.similar.settings = settings;
+        self
+    }
+
+    /// Earlier questions like a text (or like stored question `like`, left
+    /// out of its own results), best first.
+    pub fn find_similar(
+        &self,
+        text: Option<&QuestionText>,
+        like: Option<QuestionId>,
+        limit: usize,
+    ) -> Result<Vec<Similar>, ServiceError> {
+        let features = match (text, like) {
+            (Some(t), _) => self.similar.features(t.as_str()),
+            (None, Some(id)) => self.similar.features(&self.store.get(id)?.text),
+            (None, None) => {
+                return Err(ServiceError::Invalid(
+                    "give the text of a question or the id of a stored one".into(),
+                ))
+            }
+        };
+        self.similar_to(&features, like, limit)
+    }
+
+    /// Stored questions with features like these, best first, without
+    /// `exclude`.
+    pub(super) fn similar_to(
+        &self,
+        features: &[String],
+        exclude: Option<QuestionId>,
+        limit: usize,
+    ) -> Result<Vec<Similar>, ServiceError> {
+        let hits = self.similar.index.search(
+            features,
+            limit,
+            self.similar.settings.min_similarity,
+            exclude.map(QuestionId::get),
+        );
+        let mut out = Vec::with_capacity(hits.len());
+        for hit in hits {
+            match self.store.get(QuestionId::new(hit.id)) {
+                Ok(question) => out.push(Similar {
+                    question,
+                    score: hit.score,
+                }),
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Similar earlier questions for a classification request.
+    pub fn similar_for(&self, text: &QuestionText) -> Result<Vec<Similar>, ServiceError> {
+        self.similar_to(
+            &self.similar.features(text.as_str()),
+            None,
+            self.similar.settings.similar_listed,
+        )
+    }
+}
