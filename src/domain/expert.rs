@@ -165,11 +165,7 @@ pub struct Expert {
 
 /// Midnight at the start of a day in Amsterdam, in ms since the epoch.
 fn day_start_ms(date: &str) -> Option<i64> {
-    let day: jiff::civil::Date = date.trim().parse().ok()?;
-    let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").ok()?;
-    tz.to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
-        .ok()
-        .map(|t| t.as_millisecond())
+    super::worktime::day_start_ms(date.trim().parse().ok()?)
 }
 
 impl TryFrom<ExpertRecord> for Expert {

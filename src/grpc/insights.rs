@@ -59,11 +59,7 @@ impl InsightsService for Api {
         if from > to {
             return Err(convert::bad("from_month", "is after to_month: swap them").into());
         }
-        let next = if to % 100 == 12 {
-            (to / 100 + 1) * 100 + 1
-        } else {
-            to + 1
-        };
+        let next = crate::domain::worktime::shift_month(to, 1);
         let (Some(from_ms), Some(to_ms)) =
             (Service::month_start_ms(from), Service::month_start_ms(next))
         else {

@@ -248,10 +248,8 @@ fn parse_date(text: &str) -> Result<i64, String> {
     let date: jiff::civil::Date = text
         .parse()
         .map_err(|_| format!("`{text}` is not a date: write YYYY-MM-DD"))?;
-    jiff::tz::TimeZone::get("Europe/Amsterdam")
-        .and_then(|tz| tz.to_timestamp(date.to_datetime(jiff::civil::Time::midnight())))
-        .map(|t| t.as_millisecond())
-        .map_err(|e| e.to_string())
+    crate::domain::worktime::day_start_ms(date)
+        .ok_or_else(|| format!("`{text}` is outside the dates kicer can store"))
 }
 
 /// Runs `command` on a fresh single-threaded runtime: the client needs no
