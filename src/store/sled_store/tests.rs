@@ -371,8 +371,19 @@ fn a_data_directory_in_use_is_refused_clearly() {
 #[test]
 fn question_ids_are_dense_across_restarts_and_continue_after_older_stores() {
     let dir = tempfile::tempdir().unwrap();
-    let open =
-        || SledStore::open(dir.path(), StoreOptions::default(), Arc::new(SystemTime)).unwrap();
+    // sled's flusher thread lets go of the directory's lock a moment after
+    // the store is dropped; wait for it (bounded) rather than race it.
+    let open = || {
+        for _ in 0..200 {
+            match SledStore::open(dir.path(), StoreOptions::default(), Arc::new(SystemTime)) {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(25))
+                }
+                other => return other.unwrap(),
+            }
+        }
+        panic!("the store stayed locked after it was dropped");
+    };
     let mut ids = Vec::new();
     for _ in 0..3 {
         let store = open();
@@ -393,9 +404,12 @@ fn question_ids_are_dense_across_restarts_and_continue_after_older_stores() {
     // A store whose counter is missing or behind (written by a build that
     // numbered otherwise) continues after its last question.
     {
-        let db = sled::open(dir.path()).unwrap();
-        db.insert(keys::QUESTION_COUNTER, &keys::number(2)).unwrap();
-        db.flush().unwrap();
+        let store = open();
+        store
+            .db
+            .insert(keys::QUESTION_COUNTER, &keys::number(2))
+            .unwrap();
+        store.db.flush().unwrap();
     }
     let store = open();
     let next = store
