@@ -15,20 +15,24 @@
 //! * [`index`]: the compiled `fst::Map` of every term of every target with
 //!   its postings; phrase walks, compound splitting, typo automaton.
 //! * [`engine`]: scoring, classification, matching and explanations over an
-//!   immutable index that is swapped atomically on rebuild.
+//!   immutable index that is swapped atomically on rebuild; scoring runs in
+//!   named phases (categories, themes, knowledge kind, providers, experts)
+//!   with the fit rules and their bounds side by side.
 //! * [`store`]: everything kicer knows, durably: questions, event history,
 //!   secondary indexes, triage queue, lead-time counters, experts, feedback;
-//!   the [`store::Store`] trait and its sled implementation with group commit.
+//!   the [`store::Store`] trait, the lifecycle as pure functions
+//!   ([`store::transition`]) that every backend calls, and the sled
+//!   implementation: write queue, key layouts, group commit, queries.
 //! * [`learn`]: term weights learned from the core team's triage decisions,
 //!   laid over the taxonomy's priors on every index build.
 //! * [`similar`]: the in-memory inverted index of stored questions that
 //!   finds earlier questions asking the same thing.
-//! * [`service`]: what kicer does for its callers, in domain terms: classify,
-//!   decide (route or triage, [`service::RoutingPolicy`]; capacity-aware
-//!   expert choice), store, announce status events; the live directory
-//!   (providers over the taxonomy, experts) and the index rebuild when it
-//!   or the learned model changes; similar questions, review dates,
-//!   knowledge gaps. Synchronous, no gRPC.
+//! * [`service`]: what kicer does for its callers, in domain terms, one
+//!   file per concern with its own state: questions (classify, decide with
+//!   [`service::RoutingPolicy`], store, announce status events), assignment
+//!   (load and capacity), learning, the live directory (providers over the
+//!   taxonomy, experts, index rebuilds), similar questions, insights (gaps,
+//!   lead times, review dates). Synchronous, no gRPC.
 //! * [`grpc`]: the edge: generated `kicer.v1` code, parsing requests into
 //!   domain values, the four services, errors mapped to `Status` in one
 //!   place, and [`grpc::serve`] with health, reflection and gRPC-Web.
@@ -36,12 +40,16 @@
 //!   flags); [`telemetry`]: logs through `tracing`.
 //! * [`eval`]: measuring routing quality on a labelled set.
 //! * [`cli`]: the `kicer` command line: `serve`, the core team's client
-//!   commands, offline `classify` and `eval`, and `kicer load`, the store's
-//!   load and durability tool.
+//!   commands (`cli::remote`, one file per command group, one way to print
+//!   a reply as a table or JSON, the edge's conversions reused), offline
+//!   `classify` and `eval`, and `kicer load`, the store's load and
+//!   durability tool.
 //! * [`synth`]: reproducible synthetic experts for benchmarks and load tests.
 //!
 //! A request travels grpc → service → engine and store; only `grpc`
-//! touches generated types and `tonic::Status`. Nothing in the engine does I/O: files are read by the command line (and
+//! touches generated types and `tonic::Status` on the server side (the
+//! CLI, a gRPC client, uses the generated client and `grpc`'s
+//! conversions). Nothing in the engine does I/O: files are read by the command line (and
 //! the expert directory by the store), parsed into domain types, and handed
 //! in. The store knows nothing of the engine: it keeps a snapshot of what
 //! the engine said, with the index version that said it.
