@@ -90,6 +90,39 @@ impl Default for Expertise {
     }
 }
 
+impl ExpertRecord {
+    /// Checks the record's texts under the input rules of
+    /// [`super::input`]: a visible name, and no control character or bidi
+    /// override in any text (name, organisation, terms, themes, absences…).
+    /// The edge calls it for every record a client sends; validation into
+    /// an [`Expert`] does not, so records stored before these rules still
+    /// load.
+    pub fn check_text(&self) -> Result<(), super::input::InputError> {
+        let terms: Vec<&str> = match &self.expertise {
+            Expertise::List(terms) => terms.iter().map(String::as_str).collect(),
+            Expertise::Weighted(map) => map.keys().map(String::as_str).collect(),
+        };
+        let others = [
+            ("expert.id", self.id.as_str()),
+            ("expert.organization", self.organization.as_str()),
+            ("expert.organization_type", self.organization_type.as_str()),
+            ("expert.region", self.region.as_deref().unwrap_or_default()),
+        ]
+        .into_iter()
+        .chain(terms.into_iter().map(|t| ("expert.expertise", t)))
+        .chain(super::input::each("expert.themes", &self.themes))
+        .chain(super::input::each("expert.categories", &self.categories))
+        .chain(self.absences.iter().flat_map(|a| {
+            [
+                ("expert.absences.from", a.from.as_str()),
+                ("expert.absences.to", a.to.as_str()),
+                ("expert.absences.reason", a.reason.as_str()),
+            ]
+        }));
+        super::input::check_record(("expert.name", &self.name), others)
+    }
+}
+
 /// Why an expert record was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExpertError {
@@ -398,5 +431,51 @@ mod tests {
             parse_experts_json("{\"id\":\"a\",\"name\":\"A\",\"themes\":[\"waste\"]}\n{oops}\n")
                 .unwrap_err();
         assert!(err.starts_with("line 2"), "{err}");
+    }
+
+    #[test]
+    fn an_expert_named_with_an_escape_sequence_is_refused_at_the_edge() {
+        use crate::domain::input::InputError;
+        let evil = record(r#"{"id":"eve","name":"Eve\u001b]0;pwned\u0007","expertise":["afval"]}"#);
+        assert_eq!(
+            evil.check_text(),
+            Err(InputError::Control {
+                field: "expert.name"
+            })
+        );
+        let hidden = record(r#"{"id":"eve","name":"\u200b\u200d","expertise":["afval"]}"#);
+        assert_eq!(
+            hidden.check_text(),
+            Err(InputError::Empty {
+                field: "expert.name"
+            })
+        );
+        let term = record(r#"{"id":"eve","name":"Eve","expertise":{"af\u202eval":1}}"#);
+        assert_eq!(
+            term.check_text(),
+            Err(InputError::Control {
+                field: "expert.expertise"
+            })
+        );
+        let absence = record(
+            r#"{"id":"eve","name":"Eve","themes":["waste"],"absences":[{"from":"2026-01-01","to":"2026-01-02","reason":"\u001b[2J"}]}"#,
+        );
+        assert_eq!(
+            absence.check_text(),
+            Err(InputError::Control {
+                field: "expert.absences.reason"
+            })
+        );
+    }
+
+    #[test]
+    fn an_expert_stored_before_the_input_rules_still_loads() {
+        let old = record(r#"{"id":"eve","name":"Eve\u001b[2J","expertise":["afval"]}"#);
+        assert!(old.check_text().is_err());
+        assert!(Expert::try_from(old).is_ok());
+        let plain = record(
+            r#"{"id":"anna","name":"Anna de Vries","organization":"Gemeente Zwolle","expertise":["afval"]}"#,
+        );
+        assert_eq!(plain.check_text(), Ok(()));
     }
 }

@@ -3,7 +3,7 @@
 //! domain values are written back as messages.
 
 use super::proto;
-use crate::domain::input::{optional_short, InputError, MAX_SHORT_CHARS, MAX_SOURCES};
+use crate::domain::input::{optional_short, InputError, MAX_SOURCES};
 use crate::domain::{
     ActionKind, Category, ExpertRecord, Expertise, KnowledgeKind, OrganizationType, ProviderRecord,
     Province, Status,
@@ -207,7 +207,8 @@ pub fn short(field: &'static str, text: &str) -> Result<Option<String>, BadReque
     Ok(optional_short(field, text)?)
 }
 
-/// Answer sources: at most [`MAX_SOURCES`], each a short non-empty text.
+/// Answer sources: at most [`MAX_SOURCES`], each a short text under the
+/// input rules; blank ones are left out.
 pub fn sources(list: &[String]) -> Result<Vec<String>, BadRequest> {
     if list.len() > MAX_SOURCES {
         return Err(bad(
@@ -219,19 +220,9 @@ pub fn sources(list: &[String]) -> Result<Vec<String>, BadRequest> {
         ));
     }
     list.iter()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            let s = s.trim();
-            if s.chars().count() > MAX_SHORT_CHARS {
-                Err(bad(
-                    "sources",
-                    format!("a source is longer than {MAX_SHORT_CHARS} characters"),
-                ))
-            } else {
-                Ok(s.to_string())
-            }
-        })
-        .collect()
+        .filter_map(|s| optional_short("sources", s).transpose())
+        .collect::<Result<_, _>>()
+        .map_err(BadRequest::from)
 }
 
 /// Milliseconds since the epoch of a timestamp.
@@ -596,7 +587,7 @@ fn names<T>(
 /// against the taxonomy).
 pub fn provider_record(p: Option<proto::Provider>) -> Result<ProviderRecord, BadRequest> {
     let p = p.ok_or_else(|| bad("provider", "is required"))?;
-    Ok(ProviderRecord {
+    let record = ProviderRecord {
         id: p.id.trim().to_string(),
         name: p.name.trim().to_string(),
         description: p.description.trim().to_string(),
@@ -611,7 +602,9 @@ pub fn provider_record(p: Option<proto::Provider>) -> Result<ProviderRecord, Bad
             .collect(),
         regions: p.regions,
         terms: terms_from(&p.terms),
-    })
+    };
+    record.check_text()?;
+    Ok(record)
 }
 
 /// A directory record as a provider message.
@@ -638,7 +631,7 @@ pub fn provider(r: &ProviderRecord) -> proto::Provider {
 
 /// An expert message as a directory record (validated by the service).
 pub fn expert_record(e: proto::Expert) -> Result<ExpertRecord, BadRequest> {
-    Ok(ExpertRecord {
+    let record = ExpertRecord {
         id: e.id.trim().to_string(),
         name: e.name.trim().to_string(),
         organization: e.organization.trim().to_string(),
@@ -663,7 +656,9 @@ pub fn expert_record(e: proto::Expert) -> Result<ExpertRecord, BadRequest> {
                 reason: a.reason,
             })
             .collect(),
-    })
+    };
+    record.check_text()?;
+    Ok(record)
 }
 
 /// A directory record as an expert message.
