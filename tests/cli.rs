@@ -1,8 +1,18 @@
 //! The `kicer` binary as users and other tools run it: `classify` (readable
-//! and `--json`), `eval`, and the errors a mistyped file or option gives.
+//! and `--json`), `eval`, the errors a mistyped file or option gives, and
+//! text with terminal escape sequences: refused by the server, and shown
+//! harmlessly by every view when a store holds it anyway.
 
+mod common;
+
+use common::spawn_binary;
+use kicer::domain::{ExpertRecord, Expertise, OrganizationType};
+use kicer::store::{
+    ClassificationSnapshot, Decision, NewQuestion, SledStore, Store, StoreOptions, SystemTime,
+};
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 fn kicer(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kicer"))
@@ -186,4 +196,186 @@ fn eval_names_the_bad_line_of_a_labelled_file() {
     let out = kicer(&["eval", path.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("line 1"), "{}", stderr(&out));
+}
+
+/// A window-title change, a screen clear and a hidden OSC 8 link.
+const ESCAPES: &str =
+    "\u{1b}]0;pwned\u{7} \u{1b}[2J \u{1b}]8;;http://evil\u{1b}\\click\u{1b}]8;;\u{1b}\\";
+/// How the CLI shows [`ESCAPES`].
+const SHOWN: &str =
+    r"\u{1b}]0;pwned\u{7} \u{1b}[2J \u{1b}]8;;http://evil\u{1b}\click\u{1b}]8;;\u{1b}\";
+
+/// Asserts the output reached the terminal without a raw control
+/// character other than newline and tab.
+fn assert_no_raw_controls(what: &str, text: &str) {
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{what} printed a raw control character: {text:?}"
+    );
+}
+
+#[test]
+fn the_server_refuses_escape_sequences_and_invisible_text_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_binary(&dir.path().join("data"));
+    let text = format!("Hoe scheiden we afval? {ESCAPES}");
+    let invisible = "\u{200b}\u{200d}\u{feff}";
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "submit",
+                &text,
+                "--org",
+                "Gemeente Ede",
+                "--org-type",
+                "GEMEENTE",
+            ],
+            "text contains control characters",
+        ),
+        (
+            &["submit", "Hoe?", "--org", &text, "--org-type", "GEMEENTE"],
+            "organization_name contains control characters",
+        ),
+        (
+            &[
+                "submit",
+                invisible,
+                "--org",
+                "Gemeente Ede",
+                "--org-type",
+                "GEMEENTE",
+            ],
+            "text is empty or has no visible character",
+        ),
+        (
+            &[
+                "submit",
+                "Hoe?",
+                "--org",
+                "Gemeente Ede",
+                "--org-type",
+                "GEMEENTE",
+                "--portal",
+                &text,
+            ],
+            "portal contains control characters",
+        ),
+        (
+            &[
+                "experts", "add", "--id", "eve", "--name", &text, "--terms", "afval",
+            ],
+            "expert.name contains control characters",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = app.kicer(args);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let err = stderr(&out);
+        assert!(err.contains("InvalidArgument"), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert_no_raw_controls("the refusal", &err);
+    }
+    let list = app.kicer(&["list", "--json"]);
+    assert_eq!(stdout(&list).trim(), "[]", "nothing was stored");
+}
+
+#[test]
+fn an_error_reply_that_echoes_escape_sequences_is_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_binary(&dir.path().join("data"));
+    // The etag is read before the question is looked up, so no question
+    // is needed for the server to echo it in its refusal.
+    let out = app.kicer(&["accept", "q1", "--etag", ESCAPES]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("InvalidArgument"), "{err}");
+    assert!(err.contains(SHOWN), "{err}");
+    assert_no_raw_controls("the error", &err);
+}
+
+/// A data directory holding what a server accepted before the input
+/// rules: two questions and an expert whose texts carry [`ESCAPES`].
+fn store_from_before_the_input_rules(data: &Path) {
+    let store =
+        SledStore::open(data, StoreOptions::default(), Arc::new(SystemTime)).expect("store opens");
+    for _ in 0..2 {
+        store
+            .submit(NewQuestion {
+                text: format!("Hoe scheiden we grofvuil? {ESCAPES}\nTweede regel"),
+                organization_name: format!("Gemeente {ESCAPES}"),
+                organization_type: OrganizationType::Gemeente,
+                region: None,
+                portal: format!("portal {ESCAPES}"),
+                request_id: None,
+                classification: ClassificationSnapshot::default(),
+                decision: Decision::Triage {
+                    reason: format!("onduidelijk {ESCAPES}"),
+                },
+                impact: 3,
+                effort: 3,
+                actor: format!("anna {ESCAPES}"),
+            })
+            .expect("question stored");
+    }
+    store
+        .put_expert(&ExpertRecord {
+            id: "eve".into(),
+            name: format!("Eve {ESCAPES}"),
+            organization: format!("Gemeente {ESCAPES}"),
+            organization_type: "GEMEENTE".into(),
+            region: None,
+            expertise: Expertise::List(vec!["grofvuil".into()]),
+            themes: Vec::new(),
+            categories: Vec::new(),
+            capacity: 3,
+            available: true,
+            absences: Vec::new(),
+        })
+        .expect("expert stored");
+    store.flush().expect("store flushed");
+}
+
+#[test]
+fn text_stored_before_the_input_rules_is_shown_escaped_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    store_from_before_the_input_rules(&data);
+    let app = spawn_binary(&data);
+    let views: [&[&str]; 6] = [
+        &["get", "q1"],
+        &["list"],
+        &["queue"],
+        &["history", "q1"],
+        &["similar", "--id", "q1"],
+        &["experts", "list"],
+    ];
+    for args in views {
+        let out = app.kicer(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert_no_raw_controls(&format!("{args:?}"), &text);
+        assert!(
+            text.contains(r"\u{1b}]0;pwned\u{7}"),
+            "{args:?} hides the title change: {text}"
+        );
+    }
+    let get = stdout(&app.kicer(&["get", "q1"]));
+    assert!(
+        get.contains(&format!("Hoe scheiden we grofvuil? {SHOWN}\nTweede regel")),
+        "{get}"
+    );
+    let list = stdout(&app.kicer(&["list"]));
+    assert_eq!(list.lines().count(), 3, "one line per question: {list}");
+
+    // `--json` stays as it was: serde_json escapes the controls.
+    let json = app.kicer(&["get", "q1", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    assert_eq!(v["organization_name"], format!("Gemeente {ESCAPES}"));
+    assert!(
+        stdout(&json).contains(r"\u001b]0;pwned\u0007"),
+        "{}",
+        stdout(&json)
+    );
 }

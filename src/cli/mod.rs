@@ -118,8 +118,21 @@ fn parse_language(s: &str) -> Result<Language, String> {
     Language::parse(s).ok_or_else(|| format!("unknown language `{s}`: use nl or en"))
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line. Its error message is safe to print: any
+/// terminal control sequence in it (a server reply may echo one) is shown
+/// as visible escapes.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    run_command(cli).map_err(printable)
+}
+
+/// An error as it may reach the terminal: its message with its causes (as
+/// `{:#}` prints them) made [`remote::render::safe`], because a server's
+/// reply or a file's content may echo text with escape sequences in it.
+fn printable(err: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!(remote::render::safe(&format!("{err:#}")))
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.remote.json;
     match cli.command {
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
@@ -167,7 +180,7 @@ fn classify(args: ClassifyArgs, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(&c)?);
     } else {
-        print!("{}", output::classification(&c));
+        print!("{}", remote::render::safe(&output::classification(&c)));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -189,7 +202,10 @@ fn run_eval(args: EvalArgs, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", output::report(&report, args.verbose));
+        print!(
+            "{}",
+            remote::render::safe(&output::report(&report, args.verbose))
+        );
     }
     let mut below = Vec::new();
     if let Some(min) = args.min_accuracy.filter(|&m| report.category_accuracy < m) {
@@ -209,4 +225,19 @@ fn run_eval(args: EvalArgs, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_echoing_an_escape_sequence_is_printed_escaped_with_its_causes() {
+        let err = anyhow::anyhow!("InvalidArgument: `\u{1b}]0;pwned\u{7}` is not an etag")
+            .context("cannot accept q1");
+        assert_eq!(
+            format!("{:#}", printable(err)),
+            "cannot accept q1: InvalidArgument: `\\u{1b}]0;pwned\\u{7}` is not an etag"
+        );
+    }
 }

@@ -129,8 +129,14 @@ async fn list(s: &mut Session) -> anyhow::Result<()> {
             break;
         }
     }
-    s.print(&Table::new(
-        &all,
+    s.print(&experts_table(&all));
+    Ok(())
+}
+
+/// The expert list view: one row per expert.
+pub(super) fn experts_table(experts: &[proto::Expert]) -> Table<'_, proto::Expert> {
+    Table::new(
+        experts,
         &[
             "ID",
             "NAME",
@@ -156,8 +162,7 @@ async fn list(s: &mut Session) -> anyhow::Result<()> {
             ]
         },
         json::expert,
-    ));
-    Ok(())
+    )
 }
 
 /// `kicer experts add`.

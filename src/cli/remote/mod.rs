@@ -32,9 +32,12 @@ pub mod directory;
 pub mod insights;
 mod json;
 pub mod questions;
-mod render;
+pub(crate) mod render;
 pub mod triage;
 mod wire;
+
+#[cfg(test)]
+mod safety_tests;
 
 pub use directory::{read_experts, AddExpertArgs, ExpertsCommand};
 pub use insights::{ClockArg, GroupArg, LeadtimesArgs, MetricArg};

@@ -174,8 +174,14 @@ pub(super) async fn history(s: &mut Session, id: String) -> anyhow::Result<()> {
             .get_question_history(proto::GetQuestionHistoryRequest { id })
             .await,
     )?;
-    s.print(&Table::new(
-        &h.events,
+    s.print(&history_table(&h.events));
+    Ok(())
+}
+
+/// The history view: one row per event.
+pub(super) fn history_table(events: &[proto::HistoryEvent]) -> Table<'_, proto::HistoryEvent> {
+    Table::new(
+        events,
         &["#", "TIME", "ACTION", "STATUS", "ACTOR", "DETAILS"],
         |e| {
             vec![
@@ -204,8 +210,7 @@ pub(super) async fn history(s: &mut Session, id: String) -> anyhow::Result<()> {
             ]
         },
         json::history_event,
-    ));
-    Ok(())
+    )
 }
 
 /// `kicer list`: follows pages up to the limit.
@@ -235,8 +240,14 @@ pub(super) async fn list(s: &mut Session, a: ListArgs) -> anyhow::Result<()> {
         }
     }
     all.truncate(a.limit);
-    s.print(&Table::new(
-        &all,
+    s.print(&list_table(&all));
+    Ok(())
+}
+
+/// The question list view: one row per question.
+pub(super) fn list_table(questions: &[proto::Question]) -> Table<'_, proto::Question> {
+    Table::new(
+        questions,
         &["ID", "STATUS", "CATEGORY", "ASSIGNED", "ASKER", "QUESTION"],
         |q| {
             vec![
@@ -249,8 +260,7 @@ pub(super) async fn list(s: &mut Session, a: ListArgs) -> anyhow::Result<()> {
             ]
         },
         json::question,
-    ));
-    Ok(())
+    )
 }
 
 change_command!(
@@ -390,24 +400,29 @@ pub(super) async fn similar(
             })
             .await,
     )?;
-    s.print(
-        &Table::new(
-            &r.similar,
-            &["ID", "SIMILARITY", "STATUS", "QUESTION", "ANSWER"],
-            |x| {
-                vec![
-                    x.id.clone(),
-                    format!("{:.2}", x.score),
-                    status_name(x.status),
-                    clip(&x.text, 50),
-                    clip(&x.answer, 50),
-                ]
-            },
-            json::similar,
-        )
-        .or_say("No similar earlier questions."),
-    );
+    s.print(&similar_table(&r.similar));
     Ok(())
+}
+
+/// The similar-questions view: one row per earlier question.
+pub(super) fn similar_table(
+    similar: &[proto::SimilarQuestion],
+) -> Table<'_, proto::SimilarQuestion> {
+    Table::new(
+        similar,
+        &["ID", "SIMILARITY", "STATUS", "QUESTION", "ANSWER"],
+        |x| {
+            vec![
+                x.id.clone(),
+                format!("{:.2}", x.score),
+                status_name(x.status),
+                clip(&x.text, 50),
+                clip(&x.answer, 50),
+            ]
+        },
+        json::similar,
+    )
+    .or_say("No similar earlier questions.")
 }
 
 /// `kicer watch`: prints status events until the server ends the stream.

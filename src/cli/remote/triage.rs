@@ -59,41 +59,44 @@ pub(super) async fn queue(s: &mut Session, limit: i32) -> anyhow::Result<()> {
             })
             .await,
     )?;
-    s.print(
-        &Table::new(
-            &page.entries,
-            &[
-                "PRIORITY",
-                "ID",
-                "CATEGORY",
-                "ASKER",
-                "PROPOSED",
-                "WHY IN TRIAGE",
-                "QUESTION",
-            ],
-            |e| {
-                let q = e.question.clone().unwrap_or_default();
-                let proposal = q
-                    .classification
-                    .as_ref()
-                    .and_then(|c| c.providers.first())
-                    .map(|p| p.id.clone())
-                    .unwrap_or_default();
-                vec![
-                    format!("{:.1}", e.priority),
-                    q.id.clone(),
-                    category_name(q.category),
-                    org_type_name(q.organization_type),
-                    or_dash(&proposal),
-                    clip(&e.reason, 40),
-                    clip(&q.text, 50),
-                ]
-            },
-            json::queue_entry,
-        )
-        .or_say("The triage queue is empty."),
-    );
+    s.print(&queue_table(&page.entries));
     Ok(())
+}
+
+/// The triage queue view: one row per waiting question.
+pub(super) fn queue_table(entries: &[proto::QueueEntry]) -> Table<'_, proto::QueueEntry> {
+    Table::new(
+        entries,
+        &[
+            "PRIORITY",
+            "ID",
+            "CATEGORY",
+            "ASKER",
+            "PROPOSED",
+            "WHY IN TRIAGE",
+            "QUESTION",
+        ],
+        |e| {
+            let q = e.question.clone().unwrap_or_default();
+            let proposal = q
+                .classification
+                .as_ref()
+                .and_then(|c| c.providers.first())
+                .map(|p| p.id.clone())
+                .unwrap_or_default();
+            vec![
+                format!("{:.1}", e.priority),
+                q.id.clone(),
+                category_name(q.category),
+                org_type_name(q.organization_type),
+                or_dash(&proposal),
+                clip(&e.reason, 40),
+                clip(&q.text, 50),
+            ]
+        },
+        json::queue_entry,
+    )
+    .or_say("The triage queue is empty.")
 }
 
 /// `kicer route`: assign a question from triage.
