@@ -44,7 +44,8 @@ pub struct FileConfig {
     pub cache_mb: Option<u64>,
     /// Seconds in-flight requests get at shutdown.
     pub drain_timeout_secs: Option<u64>,
-    /// Browser origins allowed through gRPC-Web (empty: any).
+    /// Browser origins allowed through gRPC-Web (empty or absent: no
+    /// foreign origin; the same origin needs no entry).
     pub cors_origins: Option<Vec<String>>,
     /// When questions are routed without the core team.
     pub routing: Option<RoutingPolicy>,
@@ -67,6 +68,9 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     /// `--cache-mb` / `KICER_CACHE_MB`.
     pub cache_mb: Option<u64>,
+    /// `--insecure` / `KICER_INSECURE`: listen beyond loopback although
+    /// the server has no access control.
+    pub insecure: bool,
 }
 
 /// The resolved settings.
@@ -84,8 +88,10 @@ pub struct ServeConfig {
     pub cache_bytes: u64,
     /// Time in-flight requests get at shutdown.
     pub drain_timeout: Duration,
-    /// Browser origins allowed through gRPC-Web.
+    /// Browser origins allowed through gRPC-Web; empty allows none.
     pub cors_origins: Vec<String>,
+    /// Listening beyond loopback was allowed with `--insecure`.
+    pub insecure: bool,
     /// Routing policy.
     pub routing: RoutingPolicy,
     /// Learning knobs.
@@ -134,6 +140,15 @@ impl ServeConfig {
                 "listen address `{listen_text}` is not IP:PORT: use e.g. 127.0.0.1:50051, or 0.0.0.0:50051 to accept connections from other machines"
             ))
         })?;
+        let listen: SocketAddr = listen;
+        if !listen.ip().is_loopback() && !cli.insecure {
+            return Err(ConfigError::Value(format!(
+                "refusing to listen on {listen}: kicer has no access control yet, so anyone who can reach \
+                 that address could read and change every question. Listen on a loopback address \
+                 (127.0.0.1:50051) behind a proxy that authenticates callers, or start with --insecure \
+                 (KICER_INSECURE=true) to accept that risk on a network you trust"
+            )));
+        }
         let routing = from_file.routing.unwrap_or_default();
         routing.check().map_err(ConfigError::Value)?;
         let learning = from_file.learning.unwrap_or_default();
@@ -160,6 +175,7 @@ impl ServeConfig {
             cache_bytes: cache_mb * 1024 * 1024,
             drain_timeout: Duration::from_secs(from_file.drain_timeout_secs.unwrap_or(10)),
             cors_origins: from_file.cors_origins.unwrap_or_default(),
+            insecure: cli.insecure,
             routing,
             learning,
             reuse,
@@ -231,6 +247,42 @@ mod tests {
         let c = ServeConfig::resolve(Some(&path), Overrides::default()).unwrap();
         assert_eq!(c.listen.port(), 50051);
         assert_eq!(c.routing, RoutingPolicy::default());
+    }
+
+    #[test]
+    fn listening_beyond_loopback_needs_insecure() {
+        for address in ["0.0.0.0:50051", "[::]:50051", "192.0.2.7:50051"] {
+            let err = ServeConfig::resolve(
+                None,
+                Overrides {
+                    listen: Some(address.into()),
+                    ..Overrides::default()
+                },
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("--insecure"), "{err}");
+            let c = ServeConfig::resolve(
+                None,
+                Overrides {
+                    listen: Some(address.into()),
+                    insecure: true,
+                    ..Overrides::default()
+                },
+            )
+            .unwrap();
+            assert!(c.insecure);
+        }
+        for address in ["127.0.0.1:50051", "127.8.0.1:1", "[::1]:50051"] {
+            let c = ServeConfig::resolve(
+                None,
+                Overrides {
+                    listen: Some(address.into()),
+                    ..Overrides::default()
+                },
+            )
+            .unwrap();
+            assert!(c.listen.ip().is_loopback());
+        }
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub struct ServeArgs {
     /// sled page cache in MiB [default: 64].
     #[arg(long, env = "KICER_CACHE_MB", value_name = "MIB")]
     pub cache_mb: Option<u64>,
+    /// Listen on a non-loopback address although kicer has no access
+    /// control: anyone who can reach the port can read and change every
+    /// question. Off by default; a warning is logged at start.
+    #[arg(long, env = "KICER_INSECURE")]
+    pub insecure: bool,
 }
 
 /// Runs the server until a shutdown signal.
@@ -49,9 +54,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             taxonomy: args.taxonomy,
             log_format: args.log_format,
             cache_mb: args.cache_mb,
+            insecure: args.insecure,
         },
     )?;
     telemetry::init(config.log_format);
+    if config.insecure && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "--insecure: listening beyond loopback with no access control; anyone who can reach this port can read and change every question"
+        );
+    }
     let analyzer = Analyzer::new();
     let taxonomy = match &config.taxonomy {
         Some(path) => Taxonomy::load(path, &analyzer)?,

@@ -50,8 +50,10 @@ pub struct ServerOptions {
     /// After the shutdown signal, how long in-flight requests may take
     /// before the remaining connections are dropped.
     pub drain_timeout: Duration,
-    /// Origins allowed to call through gRPC-Web from a browser; empty
-    /// allows any.
+    /// Foreign origins allowed to call through gRPC-Web from a browser;
+    /// empty allows none (a page served from the same origin needs no
+    /// entry). Otherwise any web page a core-team member opens could call
+    /// the API of a server their browser can reach.
     pub cors_origins: Vec<String>,
 }
 
@@ -190,16 +192,14 @@ pub async fn serve(
 }
 
 fn cors_layer(origins: &[String]) -> Result<CorsLayer, ServeError> {
-    use tower_http::cors::{AllowHeaders, Any};
-    let allow = if origins.is_empty() {
-        AllowOrigin::from(Any)
-    } else {
-        let values = origins
-            .iter()
-            .map(|o| o.parse().map_err(|_| ServeError::Origin(o.clone())))
-            .collect::<Result<Vec<http::HeaderValue>, _>>()?;
-        AllowOrigin::list(values)
-    };
+    use tower_http::cors::AllowHeaders;
+    // An empty list matches no origin, also not `null`: no CORS headers
+    // are sent and browsers keep foreign pages out.
+    let values = origins
+        .iter()
+        .map(|o| o.parse().map_err(|_| ServeError::Origin(o.clone())))
+        .collect::<Result<Vec<http::HeaderValue>, _>>()?;
+    let allow = AllowOrigin::list(values);
     Ok(CorsLayer::new()
         .allow_origin(allow)
         .allow_headers(AllowHeaders::any())
