@@ -130,6 +130,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             ServerOptions {
                 drain_timeout: config.drain_timeout,
                 cors_origins: config.cors_origins.clone(),
+                ..ServerOptions::default()
             },
         )
         .await?;

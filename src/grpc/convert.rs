@@ -151,10 +151,23 @@ pub fn region(text: &str) -> Result<Option<Province>, BadRequest> {
     }
 }
 
+/// Longest text that can be a question id: `q` and a 64-bit number.
+const MAX_QUESTION_ID_LEN: usize = 21;
+
 /// A question id (`q42`).
 pub fn question_id(field: &'static str, text: &str) -> Result<QuestionId, BadRequest> {
     if text.trim().is_empty() {
         return Err(bad(field, "is required: give a question id such as q42"));
+    }
+    // Checked before parsing, whose message repeats the text.
+    if text.trim().len() > MAX_QUESTION_ID_LEN {
+        return Err(bad(
+            field,
+            format!(
+                "is {} bytes long: question ids look like q42",
+                text.trim().len()
+            ),
+        ));
     }
     QuestionId::parse(text.trim()).map_err(|e| bad(field, e))
 }

@@ -1,9 +1,10 @@
 //! `kicer.v1.DirectoryService`.
 
 use super::convert::{self, bad};
+use super::limits::{self, MAX_PROVIDERS};
 use super::proto;
 use super::proto::directory_service_server::DirectoryService;
-use super::status::blocking;
+use super::status::{blocking, refused};
 use super::Api;
 use tonic::{Response, Status};
 use tracing::instrument;
@@ -14,8 +15,13 @@ type Reply<T> = Result<Response<T>, Status>;
 pub const MAX_IMPORT: usize = 5_000;
 /// Default and largest page of the expert listing.
 const EXPERT_PAGE: (usize, usize) = (100, 1_000);
+/// Largest expert page, encoded: a page is cut short (AIP-158 allows
+/// fewer than `page_size`) before it passes the 4 MiB clients accept.
+const EXPERT_PAGE_BYTES: usize = 3 * 1024 * 1024;
 
+/// A required id, refused before any lookup when it is too long.
 fn required_id(field: &'static str, id: &str) -> Result<String, Status> {
+    limits::id(field, id)?;
     match id.trim() {
         "" => Err(bad(field, "is required").into()),
         id => Ok(id.to_string()),
@@ -56,6 +62,31 @@ fn parse_expert_token(token: &str) -> Result<Option<String>, Status> {
         .map_err(|_| invalid().into())
 }
 
+/// The page cut to at most [`EXPERT_PAGE_BYTES`] encoded (at least one
+/// expert, so the listing always advances), and the id to continue after.
+fn within_budget(
+    mut experts: Vec<proto::Expert>,
+    next: Option<String>,
+) -> (Vec<proto::Expert>, Option<String>) {
+    use prost::Message;
+    let mut total = 0;
+    let fits = experts
+        .iter()
+        .position(|e| {
+            total += e.encoded_len();
+            total > EXPERT_PAGE_BYTES
+        })
+        .map(|over| over.max(1));
+    match fits {
+        Some(keep) if keep < experts.len() => {
+            experts.truncate(keep);
+            let last = experts.last().map(|e| e.id.clone());
+            (experts, last)
+        }
+        _ => (experts, next),
+    }
+}
+
 impl Api {
     /// Create (`create`) or update a provider and say which index has it.
     async fn put_provider(
@@ -63,7 +94,15 @@ impl Api {
         provider: Option<proto::Provider>,
         create: bool,
     ) -> Reply<proto::Provider> {
-        let record = convert::provider_record(provider)?;
+        let provider = provider.ok_or_else(|| bad("provider", "is required"))?;
+        limits::provider(&provider)?;
+        if create && self.service.providers()?.len() >= MAX_PROVIDERS {
+            return Err(refused(
+                tonic::Code::FailedPrecondition,
+                format!("the directory holds {MAX_PROVIDERS} providers, the most it can: remove one first"),
+            ));
+        }
+        let record = convert::provider_record(Some(provider))?;
         let service = self.service.clone();
         let (record, version) = blocking(move || service.put_provider(record, create)).await?;
         tracing::info!(provider = %record.id, index_version = version, create, "provider stored");
@@ -77,6 +116,7 @@ impl Api {
         create: bool,
     ) -> Reply<proto::Expert> {
         let expert = expert.ok_or_else(|| bad("expert", "is required"))?;
+        limits::expert(&expert)?;
         let record = convert::expert_record(expert)?;
         let service = self.service.clone();
         let (record, version) = blocking(move || service.put_expert(record, create)).await?;
@@ -178,8 +218,9 @@ impl DirectoryService for Api {
         let after = parse_expert_token(&r.page_token)?;
         let service = self.service.clone();
         let (page, next) = blocking(move || service.experts(after.as_deref(), size)).await?;
+        let (experts, next) = within_budget(page.iter().map(convert::expert).collect(), next);
         Ok(Response::new(proto::ListExpertsResponse {
-            experts: page.iter().map(convert::expert).collect(),
+            experts,
             next_page_token: next.as_deref().map(expert_token).unwrap_or_default(),
         }))
     }
@@ -214,7 +255,13 @@ impl DirectoryService for Api {
         }
         let records = experts
             .into_iter()
-            .map(convert::expert_record)
+            .enumerate()
+            .map(|(n, e)| {
+                limits::expert(&e).map_err(|why| {
+                    bad("experts", format!("expert {} of the import: {why}", n + 1))
+                })?;
+                convert::expert_record(e)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let service = self.service.clone();
         let (created, updated, index_version) =
@@ -256,5 +303,26 @@ mod tests {
         for foreign in ["abc", "x1", "xzz"] {
             assert!(parse_expert_token(foreign).is_err(), "{foreign}");
         }
+    }
+
+    #[test]
+    fn a_page_of_large_experts_is_cut_before_the_byte_budget_and_continues() {
+        let expert = |id: &str, bytes: usize| proto::Expert {
+            id: id.into(),
+            name: "x".repeat(bytes),
+            ..Default::default()
+        };
+        let page = |bytes| {
+            ["a", "b", "c", "d", "e"]
+                .map(|id| expert(id, bytes))
+                .to_vec()
+        };
+        let (kept, next) = within_budget(page(1_000_000), Some("e".into()));
+        assert_eq!(kept.len(), 3);
+        assert_eq!(next.as_deref(), Some("c"));
+        let (kept, next) = within_budget(page(10), Some("e".into()));
+        assert_eq!((kept.len(), next.as_deref()), (5, Some("e")));
+        let (kept, next) = within_budget(vec![expert("a", 4_000_000)], None);
+        assert_eq!((kept.len(), next), (1, None));
     }
 }

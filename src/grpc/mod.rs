@@ -6,9 +6,11 @@
 //! parse at the edge (`convert`), call the [`Service`] on a blocking thread
 //! (`status::blocking`) and map its errors in one place (`status`).
 
+mod conn;
 pub(crate) mod convert;
 mod directory;
 mod insights;
+mod limits;
 mod questions;
 mod status;
 mod triage;
@@ -24,7 +26,12 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/kicer_descriptor.bin"));
 }
 
+pub use conn::TCP_KEEPALIVE;
 pub use directory::MAX_IMPORT;
+pub use limits::{
+    MAX_DESCRIPTION_CHARS, MAX_ITEM_CHARS, MAX_LIST, MAX_PROVIDERS, MAX_RECORD_BYTES, MAX_TERMS,
+    MAX_TERM_CHARS,
+};
 
 use crate::service::Service;
 use crate::store::StoreError;
@@ -36,13 +43,46 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Largest request message the server decodes (bigger ones get
 /// OUT_OF_RANGE); answers of 100,000 characters and expert imports of a
 /// few thousand records fit.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Default of [`ServerOptions::first_request_timeout`]: clients send their
+/// first call right after connecting (tonic, grpcio and the `kicer` CLI
+/// connect on the first call), so 10 s is generous even over a slow link,
+/// and an attacker's silent sockets are gone before they add up.
+pub const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle time before the server pings an HTTP/2 connection. One ping a
+/// minute costs nothing and finds peers that vanished without closing
+/// (and keeps NATs and load balancers, which often drop flows idle for
+/// a few minutes, from forgetting a `WatchEvents` stream).
+pub const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a ping may go unanswered before the connection is closed:
+/// a live client answers in milliseconds, 20 s allows for a congested
+/// link (hyper's default).
+pub const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// HTTP/2 flow-control window per stream (SETTINGS_INITIAL_WINDOW_SIZE).
+/// A request up to 1 MiB (most imports) goes out without waiting for a
+/// window update; the 64 KiB of the HTTP/2 default would cost a round
+/// trip per 64 KiB. Memory is bounded by [`MAX_MESSAGE_BYTES`] anyway,
+/// since the server buffers a whole message to decode it.
+pub const STREAM_WINDOW_BYTES: u32 = 1024 * 1024;
+/// HTTP/2 flow-control window per connection: two full stream windows,
+/// so one large upload does not stall every other call on its connection.
+pub const CONNECTION_WINDOW_BYTES: u32 = 2 * 1024 * 1024;
+/// Concurrent calls on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+/// tonic's default is unlimited; 200 (hyper's own default) leaves room
+/// for many `WatchEvents` streams and pipelining clients, while one
+/// connection cannot queue unbounded work. Clients that need more open
+/// another connection.
+pub const MAX_CONCURRENT_STREAMS: u32 = 200;
+/// Largest request header block (SETTINGS_MAX_HEADER_LIST_SIZE): 16 KiB,
+/// the default of hyper and of gRPC clients, so metadata that passes
+/// here also passes the other way.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
 /// How the server behaves at its edges.
 #[derive(Debug, Clone)]
@@ -55,6 +95,12 @@ pub struct ServerOptions {
     /// entry). Otherwise any web page a core-team member opens could call
     /// the API of a server their browser can reach.
     pub cors_origins: Vec<String>,
+    /// A connection that has sent no request this long after it was
+    /// accepted is closed (a silent socket, an HTTP/2 preface and
+    /// nothing more), so such sockets cannot use up the server's file
+    /// descriptors. Once a request arrived the connection stays open.
+    /// Default [`FIRST_REQUEST_TIMEOUT`]; tests set it short.
+    pub first_request_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -62,6 +108,7 @@ impl Default for ServerOptions {
         ServerOptions {
             drain_timeout: Duration::from_secs(10),
             cors_origins: Vec::new(),
+            first_request_timeout: FIRST_REQUEST_TIMEOUT,
         }
     }
 }
@@ -142,10 +189,21 @@ pub async fn serve(
         let _ = fired_tx.send(());
     };
 
+    // TCP_NODELAY and TCP keep-alive are set by `conn::Incoming`: tonic
+    // ignores its own settings for them with `serve_with_incoming*`.
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
+        .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .layer(conn::FirstRequestLayer)
         .layer(cors)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside gRPC-Web, so it sees (and rewrites) the gRPC status.
+        .layer(status::DecodeErrorLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -159,7 +217,10 @@ pub async fn serve(
             DirectoryServiceServer::new(api.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(InsightsServiceServer::new(api).max_decoding_message_size(MAX_MESSAGE_BYTES))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        .serve_with_incoming_shutdown(
+            conn::Incoming::new(listener, options.first_request_timeout),
+            signal,
+        );
 
     // Open streams of other services (health Watch) would keep a graceful
     // shutdown waiting forever (hyper #4170): give the drain a deadline.

@@ -3,7 +3,15 @@
 use super::convert::BadRequest;
 use crate::service::ServiceError;
 use crate::store::StoreError;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tonic::codegen::Service;
 use tonic::{Code, Status};
+
+/// How prost's decode errors begin (`prost::DecodeError`'s `Display`);
+/// tonic's codec answers them INTERNAL.
+const DECODE_ERROR: &str = "failed to decode Protobuf message: ";
 
 /// The status of a failed service call. Client mistakes are logged at
 /// info, server failures at error.
@@ -39,10 +47,86 @@ pub fn from_service(e: ServiceError) -> Status {
     Status::new(code, message)
 }
 
+/// A refusal of the client's request, logged at info like every other.
+pub fn refused(code: Code, message: String) -> Status {
+    tracing::info!(code = ?code, "refused: {message}");
+    Status::new(code, message)
+}
+
 /// The status of a request that does not parse.
 pub fn from_bad_request(e: BadRequest) -> Status {
-    tracing::info!(code = ?Code::InvalidArgument, "refused: {e}");
-    Status::invalid_argument(e.to_string())
+    refused(Code::InvalidArgument, e.to_string())
+}
+
+/// The status a request that does not decode should get: tonic answers a
+/// malformed message (bad wire format, a string that is not UTF-8)
+/// INTERNAL, which tells the client the server failed; it is the
+/// client's mistake, so INVALID_ARGUMENT, logged like other refusals.
+///
+/// Told apart by prost's message: only the codec produces it (the
+/// server decodes no protobuf of its own), and checking the bytes here
+/// would decode every request twice. `None` for every other status, so
+/// real internal errors stay INTERNAL.
+pub fn from_decode_error(status: &Status, method: &str) -> Option<Status> {
+    let detail = status.message().strip_prefix(DECODE_ERROR)?;
+    if status.code() != Code::Internal {
+        return None;
+    }
+    let message = format!(
+        "the request is not a valid protobuf message of {method} ({detail}): \
+         send the message its .proto defines, with strings in UTF-8"
+    );
+    Some(refused(Code::InvalidArgument, message))
+}
+
+/// Applies [`from_decode_error`] to every response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeErrorLayer;
+
+impl<S> tower_layer::Layer<S> for DecodeErrorLayer {
+    type Service = DecodeErrors<S>;
+
+    fn layer(&self, inner: S) -> DecodeErrors<S> {
+        DecodeErrors { inner }
+    }
+}
+
+/// The service of [`DecodeErrorLayer`].
+#[derive(Debug, Clone)]
+pub struct DecodeErrors<S> {
+    inner: S,
+}
+
+impl<S, B, R> Service<http::Request<B>> for DecodeErrors<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_string();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = response.await?;
+            // A decode error ends the call before any message: it is in
+            // the headers (a trailers-only response), never in trailers.
+            let mapped = Status::from_header_map(response.headers())
+                .and_then(|status| from_decode_error(&status, &method));
+            if let Some(status) = mapped {
+                if status.add_header(response.headers_mut()).is_err() {
+                    tracing::error!("the INVALID_ARGUMENT status could not be written");
+                }
+            }
+            Ok(response)
+        })
+    }
 }
 
 impl From<BadRequest> for Status {

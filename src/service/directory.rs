@@ -99,11 +99,23 @@ fn directory_of(
     Ok((live, experts))
 }
 
+/// Characters of a client's id that a message repeats: enough to
+/// recognise it, while a 100 KB id cannot make a 100 KB error message.
+const ECHOED_ID_CHARS: usize = 64;
+
+/// An id as messages show it: cut to [`ECHOED_ID_CHARS`] characters.
+fn echoed(id: &str) -> String {
+    match id.char_indices().nth(ECHOED_ID_CHARS) {
+        Some((cut, _)) => format!("{}…", &id[..cut]),
+        None => id.to_string(),
+    }
+}
+
 /// A provider id that routing does not know.
 pub(super) fn not_found_provider(id: &str) -> ServiceError {
     ServiceError::NotFound {
         what: "provider",
-        id: id.to_string(),
+        id: echoed(id),
         hint: "list the providers (`kicer providers`, ListProviders) for valid ids",
     }
 }
@@ -112,7 +124,7 @@ pub(super) fn not_found_provider(id: &str) -> ServiceError {
 pub(super) fn not_found_expert(id: &str) -> ServiceError {
     ServiceError::NotFound {
         what: "expert",
-        id: id.to_string(),
+        id: echoed(id),
         hint: "list the experts (`kicer experts list`, ListExperts) for valid ids",
     }
 }
@@ -128,7 +140,7 @@ fn check_exists(
     match (create, exists) {
         (true, true) => Err(ServiceError::AlreadyExists {
             what,
-            id: id.to_string(),
+            id: echoed(id),
         }),
         (false, false) => Err(not_found(id)),
         _ => Ok(()),

@@ -53,6 +53,16 @@ pub struct TestApp {
 
 /// Starts the server on port 0 with a fresh store.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerOptions {
+        drain_timeout: Duration::from_secs(2),
+        ..ServerOptions::default()
+    })
+    .await
+}
+
+/// Starts the server on port 0 with a fresh store and these options
+/// (short timeouts for the tests of the server's edge).
+pub async fn spawn_app_with(options: ServerOptions) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let time = Arc::new(ManualTime::new(START_MS));
     let store = SledStore::open(
@@ -83,10 +93,7 @@ pub async fn spawn_app() -> TestApp {
         async {
             let _ = stopped.await;
         },
-        ServerOptions {
-            drain_timeout: Duration::from_secs(2),
-            ..ServerOptions::default()
-        },
+        options,
     ));
     let channel = Channel::from_shared(format!("http://{address}"))
         .expect("url")
