@@ -47,7 +47,7 @@ fn validate(what: &'static str, text: &str) -> Result<String, IdError> {
     if text.len() > MAX_ID_LEN {
         return Err(IdError::TooLong {
             what,
-            given: text.chars().take(MAX_ID_LEN).collect(),
+            given: super::input::quoted(text),
             len: text.len(),
         });
     }
@@ -57,7 +57,7 @@ fn validate(what: &'static str, text: &str) -> Result<String, IdError> {
     {
         return Err(IdError::BadCharacter {
             what,
-            given: text.to_string(),
+            given: super::input::quoted(text),
             bad,
         });
     }

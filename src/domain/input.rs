@@ -225,8 +225,47 @@ pub fn each<'a>(
     list.iter().map(move |s| (field, s.as_str()))
 }
 
+/// Most characters of a client's value that an error message quotes.
+pub const MAX_QUOTED_CHARS: usize = 40;
+
+/// A client-supplied value as an error message quotes it: at most
+/// [`MAX_QUOTED_CHARS`] characters (then `…`), control and other invisible
+/// characters escaped. Messages travel in gRPC metadata and into logs and
+/// terminals, so a client's text is never echoed whole or raw.
+pub fn quoted(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_QUOTED_CHARS)
+        .flat_map(|c| {
+            let escape = c.is_control() || is_refused(c) || (is_invisible(c) && c != ' ');
+            let shown: Vec<char> = if escape {
+                c.escape_unicode().collect()
+            } else {
+                vec![c]
+            };
+            shown
+        })
+        .collect();
+    if text.chars().nth(MAX_QUOTED_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_quoted_value_is_short_and_shows_its_control_characters() {
+        assert_eq!(quoted("2026-3"), "2026-3");
+        assert_eq!(quoted("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(quoted("x\u{200b}"), "x\\u{200b}");
+        let long = "é".repeat(100_000);
+        let q = quoted(&long);
+        assert_eq!(q.chars().count(), MAX_QUOTED_CHARS + 1);
+        assert!(q.ends_with('…'));
+    }
+
     use super::*;
 
     #[test]

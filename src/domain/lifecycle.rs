@@ -118,7 +118,7 @@ impl FromStr for Status {
             .find(|st| st.as_str() == bare)
             .ok_or_else(|| UnknownValue {
                 what: "status",
-                given: s.to_string(),
+                given: super::input::quoted(s),
                 allowed: Status::ALL.map(Status::as_str).join(", "),
             })
     }

@@ -83,7 +83,7 @@ macro_rules! named_enum {
                 $( if bare == $text { return Ok($name::$variant); } )+
                 Err(UnknownValue {
                     what: $what,
-                    given: s.to_string(),
+                    given: $crate::domain::input::quoted(s),
                     allowed: [$($text),+].join(", "),
                 })
             }

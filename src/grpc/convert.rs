@@ -179,7 +179,7 @@ pub fn etag(text: &str) -> Result<Option<u64>, BadRequest> {
         t => t.parse().map(Some).map_err(|_| {
             bad(
                 "etag",
-                format!("`{text}` is not an etag this server hands out: send the etag of the question as you read it, or leave it empty"),
+                format!("`{}` is not an etag this server hands out: send the etag of the question as you read it, or leave it empty", crate::domain::input::quoted(text)),
             )
         }),
     }
@@ -279,7 +279,10 @@ pub fn month(field: &'static str, text: &str) -> Result<Option<u32>, BadRequest>
         Some((y, m)) => Ok(Some(y * 100 + m)),
         None => Err(bad(
             field,
-            format!("`{text}` is not a month: write YYYY-MM, e.g. 2026-03"),
+            format!(
+                "`{}` is not a month: write YYYY-MM, e.g. 2026-03",
+                crate::domain::input::quoted(text)
+            ),
         )),
     }
 }

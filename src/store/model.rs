@@ -29,10 +29,12 @@ impl QuestionId {
             .strip_prefix('q')
             .or_else(|| t.strip_prefix('Q'))
             .unwrap_or(t);
-        digits
-            .parse::<u64>()
-            .map(QuestionId)
-            .map_err(|_| format!("`{text}` is not a question id: ids look like q42"))
+        digits.parse::<u64>().map(QuestionId).map_err(|_| {
+            format!(
+                "`{}` is not a question id: ids look like q42",
+                crate::domain::input::quoted(text)
+            )
+        })
     }
 }
 
