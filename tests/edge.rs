@@ -344,17 +344,23 @@ async fn a_hundred_kilobyte_id_gets_a_short_error() {
     app.shutdown().await.expect("clean shutdown");
 }
 
-/// The regression check of issue 11 for TCP_NODELAY: the median of 50
-/// ClassifyQuestion calls over loopback is under 5 ms. Without NODELAY a
-/// response written in pieces waits for the client's delayed ACK, about
-/// 40 ms per call on Linux, so this is a correctness check with a 10×
-/// margin, not a benchmark.
+/// The regression check of issue 11 for TCP_NODELAY, in the test build:
+/// the median of 50 ClassifyQuestion calls over loopback is under 20 ms.
+/// Without NODELAY a response written in pieces waits for the client's
+/// delayed ACK, about 40 ms per call on Linux. This is a correctness check
+/// with a 2× margin for a debug build on a machine busy with other tests,
+/// not a benchmark; `.ci/external_client.py` holds the release server to
+/// the 5 ms of the issue.
 #[tokio::test]
 async fn classify_question_is_not_held_back_by_nagle() {
     let _serial = SERIAL.lock().await;
     let mut app = spawn_app().await;
+    // A short question, so the engine's work (slow in a debug build, on a
+    // machine busy with other tests) stays far below the 5 ms: what is
+    // measured is the transport. `.ci/external_client.py` checks the same
+    // on the release server with the long example question.
     let request = || proto::ClassifyQuestionRequest {
-        text: common::CLEAR_QUESTION.into(),
+        text: "Circulair inkopen?".into(),
         ..Default::default()
     };
     app.questions
@@ -373,7 +379,7 @@ async fn classify_question_is_not_held_back_by_nagle() {
     took.sort();
     let median = took[took.len() / 2];
     assert!(
-        median < Duration::from_millis(5),
+        median < Duration::from_millis(20),
         "median ClassifyQuestion call took {median:?} (TCP_NODELAY lost?)"
     );
     app.shutdown().await.expect("clean shutdown");
@@ -421,5 +427,105 @@ async fn no_foreign_browser_origin_may_call_unless_it_is_configured() {
     );
     let head = preflight(&app, "https://evil.example").await;
     assert!(!head.contains("access-control-allow-origin"), "{head}");
+    app.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn calls_beyond_the_limit_are_shed_at_once_while_health_checks_answer() {
+    let _serial = SERIAL.lock().await;
+    let app = spawn_app_with(ServerOptions {
+        drain_timeout: Duration::from_secs(2),
+        max_in_flight: 1,
+        ..ServerOptions::default()
+    })
+    .await;
+    // 64 durable submits at once over 8 connections: with one place, most
+    // find it taken.
+    let mut calls = Vec::new();
+    for c in 0..8 {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        for i in 0..8 {
+            let mut client = QuestionServiceClient::new(channel.clone());
+            calls.push(tokio::spawn(async move {
+                client
+                    .submit_question(common::submit_request(&format!(
+                        "Hoe kopen we circulair meubilair in, vraag {c}-{i}?"
+                    )))
+                    .await
+            }));
+        }
+    }
+    let mut slowest_health = Duration::ZERO;
+    for _ in 0..20 {
+        slowest_health = slowest_health.max(health_check(&app).await);
+    }
+    let (mut ok, mut shed) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                assert!(status.message().contains("retry after"), "{status:?}");
+                assert_eq!(
+                    status.metadata().get("grpc-retry-pushback-ms").unwrap(),
+                    "100"
+                );
+                shed += 1;
+            }
+        }
+    }
+    assert!(ok >= 1 && shed >= 1, "ok {ok}, shed {shed}");
+    assert!(
+        slowest_health < Duration::from_millis(100),
+        "Health/Check took {slowest_health:?} under load"
+    );
+    app.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn watch_streams_beyond_the_limit_are_refused_until_one_closes() {
+    let app = spawn_app_with(ServerOptions {
+        drain_timeout: Duration::from_secs(2),
+        max_watchers: 2,
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut client = app.questions.clone();
+    let first = client
+        .watch_events(proto::WatchEventsRequest::default())
+        .await
+        .expect("first watcher");
+    let _second = client
+        .watch_events(proto::WatchEventsRequest::default())
+        .await
+        .expect("second watcher");
+    let refused = client
+        .watch_events(proto::WatchEventsRequest::default())
+        .await
+        .expect_err("a third watcher is over the limit");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(
+        refused.message().contains("2 WatchEvents streams"),
+        "{refused:?}"
+    );
+    drop(first);
+    // The server notices the closed stream and gives its place back.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match client
+            .watch_events(proto::WatchEventsRequest::default())
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if e.code() == Code::ResourceExhausted && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("the place was not given back: {e:?}"),
+        }
+    }
     app.shutdown().await.expect("clean stop");
 }

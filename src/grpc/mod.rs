@@ -11,6 +11,7 @@ pub(crate) mod convert;
 mod directory;
 mod insights;
 mod limits;
+mod load;
 mod questions;
 mod status;
 mod triage;
@@ -32,6 +33,7 @@ pub use limits::{
     MAX_DESCRIPTION_CHARS, MAX_ITEM_CHARS, MAX_LIST, MAX_PROVIDERS, MAX_RECORD_BYTES, MAX_TERMS,
     MAX_TERM_CHARS,
 };
+pub use load::{MAX_IN_FLIGHT, MAX_WATCHERS};
 
 use crate::service::Service;
 use crate::store::StoreError;
@@ -101,6 +103,13 @@ pub struct ServerOptions {
     /// descriptors. Once a request arrived the connection stays open.
     /// Default [`FIRST_REQUEST_TIMEOUT`]; tests set it short.
     pub first_request_timeout: Duration,
+    /// Calls worked on at once; more are answered UNAVAILABLE at once
+    /// with a retry hint, health checks excepted. Default
+    /// [`MAX_IN_FLIGHT`].
+    pub max_in_flight: usize,
+    /// Open `WatchEvents` streams; more are refused RESOURCE_EXHAUSTED.
+    /// Default [`MAX_WATCHERS`].
+    pub max_watchers: usize,
 }
 
 impl Default for ServerOptions {
@@ -109,6 +118,8 @@ impl Default for ServerOptions {
             drain_timeout: Duration::from_secs(10),
             cors_origins: Vec::new(),
             first_request_timeout: FIRST_REQUEST_TIMEOUT,
+            max_in_flight: MAX_IN_FLIGHT,
+            max_watchers: MAX_WATCHERS,
         }
     }
 }
@@ -136,6 +147,8 @@ struct Api {
     service: Arc<Service>,
     /// Becomes `true` when the server shuts down; ends event streams.
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Places for open `WatchEvents` streams.
+    watchers: load::Watchers,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then lets
@@ -153,6 +166,7 @@ pub async fn serve(
     let api = Api {
         service: service.clone(),
         shutdown: stop_rx,
+        watchers: load::Watchers::new(options.max_watchers),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -204,6 +218,8 @@ pub async fn serve(
         .layer(tonic_web::GrpcWebLayer::new())
         // Inside gRPC-Web, so it sees (and rewrites) the gRPC status.
         .layer(status::DecodeErrorLayer)
+        // Innermost: a shed call is answered before any handler runs.
+        .layer(load::ShedLayer::new(options.max_in_flight))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -416,10 +416,12 @@ impl QuestionService for Api {
                 .collect::<Result<_, _>>()?,
             category: convert::category("category", r.category)?,
         };
+        let place = self.watchers.join()?;
         Ok(Response::new(super::watch::stream(
             self.service.subscribe(),
             filter,
             self.shutdown.clone(),
+            place,
         )))
     }
 }

@@ -19,9 +19,13 @@ pub fn stream(
     mut events: broadcast::Receiver<QuestionEvent>,
     filter: EventFilter,
     mut shutdown: watch::Receiver<bool>,
+    place: tokio::sync::OwnedSemaphorePermit,
 ) -> Pin<Box<dyn Stream<Item = Result<proto::QuestionEvent, Status>> + Send + 'static>> {
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     tokio::spawn(async move {
+        // The watcher's place is given back when this task ends: when the
+        // client goes away, falls behind or the server shuts down.
+        let _place = place;
         if *shutdown.borrow() {
             return;
         }
