@@ -2,6 +2,7 @@
 //! config file overrides the defaults, environment variables (`KICER_*`)
 //! override the file, and command-line flags override everything.
 
+use crate::auth::{ClientEntry, Clients, RateLimits};
 use crate::learn::LearnSettings;
 use crate::service::{ReuseSettings, RoutingPolicy};
 use serde::Deserialize;
@@ -53,6 +54,13 @@ pub struct FileConfig {
     pub learning: Option<LearnSettings>,
     /// When earlier questions count as the same.
     pub reuse: Option<ReuseSettings>,
+    /// The clients that may call, each with a role and the SHA-256 of its
+    /// token (`[[clients]]`); reloaded on SIGHUP.
+    pub clients: Option<Vec<ClientEntry>>,
+    /// Requests per second per client, by role; reloaded on SIGHUP.
+    pub rate_limits: Option<RateLimits>,
+    /// Open `WatchEvents` streams one client may hold.
+    pub max_watchers_per_client: Option<usize>,
 }
 
 /// What the command line (flags and environment) said; `None` = not given.
@@ -69,7 +77,7 @@ pub struct Overrides {
     /// `--cache-mb` / `KICER_CACHE_MB`.
     pub cache_mb: Option<u64>,
     /// `--insecure` / `KICER_INSECURE`: listen beyond loopback although
-    /// the server has no access control.
+    /// no client is configured, so anyone who reaches the port may call.
     pub insecure: bool,
 }
 
@@ -90,8 +98,16 @@ pub struct ServeConfig {
     pub drain_timeout: Duration,
     /// Browser origins allowed through gRPC-Web; empty allows none.
     pub cors_origins: Vec<String>,
-    /// Listening beyond loopback was allowed with `--insecure`.
+    /// Listening beyond loopback without clients was allowed with
+    /// `--insecure`.
     pub insecure: bool,
+    /// Who may call; empty lets everyone (on loopback only, unless
+    /// `insecure`).
+    pub clients: Clients,
+    /// Requests per second per client, by role.
+    pub rate_limits: RateLimits,
+    /// Open `WatchEvents` streams one client may hold.
+    pub max_watchers_per_client: usize,
     /// Routing policy.
     pub routing: RoutingPolicy,
     /// Learning knobs.
@@ -131,6 +147,7 @@ impl ServeConfig {
             Some(path) => load(path)?,
             None => FileConfig::default(),
         };
+        let (clients, rate_limits) = access_from(file, &from_file)?;
         let listen_text = cli
             .listen
             .or(from_file.listen)
@@ -141,13 +158,14 @@ impl ServeConfig {
             ))
         })?;
         let listen: SocketAddr = listen;
-        if !listen.ip().is_loopback() && !cli.insecure {
-            return Err(ConfigError::Value(format!(
-                "refusing to listen on {listen}: kicer has no access control yet, so anyone who can reach \
-                 that address could read and change every question. Listen on a loopback address \
-                 (127.0.0.1:50051) behind a proxy that authenticates callers, or start with --insecure \
-                 (KICER_INSECURE=true) to accept that risk on a network you trust"
-            )));
+        check_exposure(listen, &clients, cli.insecure)?;
+        let max_watchers_per_client = from_file
+            .max_watchers_per_client
+            .unwrap_or(crate::grpc::MAX_WATCHERS_PER_CLIENT);
+        if max_watchers_per_client == 0 {
+            return Err(ConfigError::Value(
+                "max_watchers_per_client must be at least 1".into(),
+            ));
         }
         let routing = from_file.routing.unwrap_or_default();
         routing.check().map_err(ConfigError::Value)?;
@@ -176,11 +194,66 @@ impl ServeConfig {
             drain_timeout: Duration::from_secs(from_file.drain_timeout_secs.unwrap_or(10)),
             cors_origins: from_file.cors_origins.unwrap_or_default(),
             insecure: cli.insecure,
+            clients,
+            rate_limits,
+            max_watchers_per_client,
             routing,
             learning,
             reuse,
         })
     }
+}
+
+impl ServeConfig {
+    /// The clients and rate limits of the config file as it reads now,
+    /// for a reload (SIGHUP) of a server started with this config. Any
+    /// mistake, including leaving a server that listens beyond loopback
+    /// without clients, is an error and the caller keeps what it has.
+    pub fn reload_access(
+        &self,
+        file: Option<&Path>,
+    ) -> Result<(Clients, RateLimits), ConfigError> {
+        let Some(path) = file else {
+            return Err(ConfigError::Value(
+                "the server was started without a config file (--config), so there is nothing to reload".into(),
+            ));
+        };
+        let from_file = load(path)?;
+        let (clients, rates) = access_from(Some(path), &from_file)?;
+        check_exposure(self.listen, &clients, self.insecure)?;
+        Ok((clients, rates))
+    }
+}
+
+/// The clients and rate limits a config file gives, checked.
+fn access_from(
+    file: Option<&Path>,
+    from_file: &FileConfig,
+) -> Result<(Clients, RateLimits), ConfigError> {
+    let clients = Clients::new(from_file.clients.as_deref().unwrap_or_default()).map_err(|e| {
+        ConfigError::Value(match file {
+            Some(path) => format!("config file {}: {e}", path.display()),
+            None => e.to_string(),
+        })
+    })?;
+    let rates = from_file.rate_limits.clone().unwrap_or_default();
+    rates.check().map_err(ConfigError::Value)?;
+    Ok((clients, rates))
+}
+
+/// Refuses to serve beyond loopback with nobody to check callers against,
+/// unless the operator said `--insecure`.
+fn check_exposure(listen: SocketAddr, clients: &Clients, insecure: bool) -> Result<(), ConfigError> {
+    if listen.ip().is_loopback() || !clients.is_empty() || insecure {
+        return Ok(());
+    }
+    Err(ConfigError::Value(format!(
+        "refusing to listen on {listen} with no clients configured: anyone who can reach that \
+         address could read and change every question. Configure clients ([[clients]] in the \
+         config file; `kicer token create` makes one), or listen on a loopback address \
+         (127.0.0.1:50051), or start with --insecure (KICER_INSECURE=true) to accept that risk \
+         on a network you trust"
+    )))
 }
 
 fn load(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -283,6 +356,74 @@ mod tests {
             .unwrap();
             assert!(c.listen.ip().is_loopback());
         }
+    }
+
+    fn write_config(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("kicer.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn client_block(name: &str, role: &str, token: &str) -> String {
+        format!(
+            "[[clients]]\nname = \"{name}\"\nrole = \"{role}\"\ntoken_sha256 = \"{}\"\n",
+            crate::auth::token::sha256_hex(token)
+        )
+    }
+
+    #[test]
+    fn with_clients_configured_the_server_may_listen_beyond_loopback() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(dir.path(), &client_block("portal-zwolle", "portal", "t"));
+        let c = ServeConfig::resolve(
+            Some(&path),
+            Overrides {
+                listen: Some("0.0.0.0:50051".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.clients.count(), 1);
+        assert!(!c.insecure);
+    }
+
+    #[test]
+    fn a_reload_that_would_leave_an_exposed_server_without_clients_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(dir.path(), &client_block("a", "admin", "t"));
+        let c = ServeConfig::resolve(
+            Some(&path),
+            Overrides {
+                listen: Some("0.0.0.0:50051".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        write_config(dir.path(), &client_block("b", "triage", "u"));
+        let (clients, _) = c.reload_access(Some(&path)).unwrap();
+        assert!(clients.authenticate("u").is_some());
+        write_config(dir.path(), "");
+        let err = c.reload_access(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("no clients configured"), "{err}");
+        write_config(dir.path(), "[[clients]]\nname = \"a\"\nrole = \"boss\"\n");
+        let err = c.reload_access(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("line"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_and_watch_caps_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(
+            dir.path(),
+            "max_watchers_per_client = 3\n[rate_limits]\nportal = 7\n",
+        );
+        let c = ServeConfig::resolve(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(c.rate_limits.portal, 7);
+        assert_eq!(c.rate_limits.admin, RateLimits::default().admin);
+        assert_eq!(c.max_watchers_per_client, 3);
+        write_config(dir.path(), "[rate_limits]\ntriage = 0\n");
+        let err = ServeConfig::resolve(Some(&path), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("rate_limits.triage"), "{err}");
     }
 
     #[test]

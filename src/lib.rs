@@ -33,9 +33,13 @@
 //!   (load and capacity), learning, the live directory (providers over the
 //!   taxonomy, experts, index rebuilds), similar questions, insights (gaps,
 //!   lead times, review dates). Synchronous, no gRPC.
+//! * [`auth`]: who may call: configured clients with a role and the
+//!   SHA-256 of their bearer token, constant-time authentication, per-client
+//!   rate limits, swapped whole on a reload; new tokens.
 //! * [`grpc`]: the edge: generated `kicer.v1` code, parsing requests into
 //!   domain values, the four services, errors mapped to `Status` in one
-//!   place, and [`grpc::serve`] with health, reflection and gRPC-Web.
+//!   place, the role table and tenancy (`grpc::access`), and
+//!   [`grpc::serve`] with health, reflection, gRPC-Web and TLS.
 //! * [`config`]: the server's settings (defaults < file < environment <
 //!   flags); [`telemetry`]: logs through `tracing`.
 //! * [`eval`]: measuring routing quality on a labelled set.
@@ -57,6 +61,7 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;

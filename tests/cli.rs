@@ -317,7 +317,7 @@ fn store_from_before_the_input_rules(data: &Path) {
                 },
                 impact: 3,
                 effort: 3,
-                actor: format!("anna {ESCAPES}"),
+                actor: format!("anna {ESCAPES}").into(),
             })
             .expect("question stored");
     }

@@ -81,7 +81,7 @@ fn teach(s: &Service, set: &[&Labelled]) {
                 request_id: None,
                 impact: 3,
                 effort: 3,
-                actor: None,
+                actor: Default::default(),
             })
             .unwrap()
             .question;

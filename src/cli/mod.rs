@@ -8,6 +8,7 @@ pub mod load;
 mod output;
 pub mod remote;
 pub mod serve;
+pub mod token;
 
 use crate::analysis::{Analyzer, Language};
 use crate::domain::{parse_experts_json, Expert, OrganizationType, Province};
@@ -39,6 +40,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC server (portals, the core team's CLI, dashboards).
     Serve(serve::ServeArgs),
+    /// Bearer tokens for the clients of the server.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Classify one question and show the category, themes, knowledge kind
     /// and the providers and experts it would go to, with the reasons.
     Classify(ClassifyArgs),
@@ -136,6 +140,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.remote.json;
     match cli.command {
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Token(command) => token::run(command).map(|()| ExitCode::SUCCESS),
         Command::Classify(args) if args.remote => {
             remote::classify(cli.remote, args).map(|()| ExitCode::SUCCESS)
         }

@@ -1,7 +1,9 @@
 //! `kicer serve`: resolve the settings, open the store, build the service,
-//! bind the listener and run the gRPC server until SIGINT or SIGTERM.
+//! bind the listener and run the gRPC server until SIGINT or SIGTERM;
+//! reload the clients on SIGHUP.
 
 use crate::analysis::Analyzer;
+use crate::auth::{Access, Registry};
 use crate::config::{LogFormat, Overrides, ServeConfig};
 use crate::grpc::{self, ServerOptions};
 use crate::service::Service;
@@ -37,15 +39,17 @@ pub struct ServeArgs {
     /// sled page cache in MiB [default: 64].
     #[arg(long, env = "KICER_CACHE_MB", value_name = "MIB")]
     pub cache_mb: Option<u64>,
-    /// Listen on a non-loopback address although kicer has no access
-    /// control: anyone who can reach the port can read and change every
-    /// question. Off by default; a warning is logged at start.
+    /// Listen on a non-loopback address with no clients configured:
+    /// anyone who can reach the port can read and change every question.
+    /// Off by default; a warning is logged at start. Not needed once
+    /// clients are configured.
     #[arg(long, env = "KICER_INSECURE")]
     pub insecure: bool,
 }
 
 /// Runs the server until a shutdown signal.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config_file = args.config.clone();
     let config = ServeConfig::resolve(
         args.config.as_deref(),
         Overrides {
@@ -58,11 +62,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     )?;
     telemetry::init(config.log_format);
-    if config.insecure && !config.listen.ip().is_loopback() {
+    if config.clients.is_empty() && !config.listen.ip().is_loopback() {
         tracing::warn!(
             listen = %config.listen,
-            "--insecure: listening beyond loopback with no access control; anyone who can reach this port can read and change every question"
+            "--insecure: listening beyond loopback with no clients configured; anyone who can reach this port can read and change every question"
         );
+    }
+    let access = Arc::new(Registry::new(Access::new(
+        config.clients.clone(),
+        &config.rate_limits,
+    )));
+    if config.clients.is_empty() && config.listen.ip().is_loopback() {
+        tracing::info!(
+            "no clients configured: every local caller may do everything (see `kicer token create`)"
+        );
+    } else if !config.clients.is_empty() {
+        tracing::info!(clients = config.clients.count(), "access control on");
     }
     let analyzer = Analyzer::new();
     let taxonomy = match &config.taxonomy {
@@ -123,6 +138,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = out.flush();
         drop(out);
         drop(index);
+        tokio::spawn(reload_on_hangup(config.clone(), config_file, access.clone()));
         grpc::serve(
             listener,
             service,
@@ -130,12 +146,50 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             ServerOptions {
                 drain_timeout: config.drain_timeout,
                 cors_origins: config.cors_origins.clone(),
+                max_watchers_per_client: config.max_watchers_per_client,
+                access,
                 ..ServerOptions::default()
             },
         )
         .await?;
         anyhow::Ok(())
     })
+}
+
+/// Reloads the clients and rate limits from the config file on every
+/// SIGHUP, so a token can be added, rotated or revoked without a restart.
+/// A file that does not read keeps the clients in force, and says why.
+async fn reload_on_hangup(config: ServeConfig, file: Option<PathBuf>, access: Arc<Registry>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: clients are reloaded only by a restart");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match config.reload_access(file.as_deref()) {
+                Ok((clients, rates)) => {
+                    let count = clients.count();
+                    access.replace(Access::new(clients, &rates));
+                    tracing::info!(
+                        clients = count,
+                        "SIGHUP: clients and rate limits reloaded (other settings need a restart)"
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(
+                        clients = access.load().clients.count(),
+                        "SIGHUP: the config was not reloaded, the clients in force stay: {e}"
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (config, file, access);
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -569,6 +569,7 @@ pub fn history_event(e: &Event) -> proto::HistoryEvent {
                 after: c.after.clone().unwrap_or_default(),
             })
             .collect(),
+        on_behalf_of: e.on_behalf_of.clone().unwrap_or_default(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `kicer.v1.InsightsService`.
 
+use super::access::Caller;
 use super::convert;
 use super::proto;
 use super::proto::insights_service_server::InsightsService;
@@ -52,6 +53,8 @@ impl InsightsService for Api {
         &self,
         request: tonic::Request<proto::GetKnowledgeGapsRequest>,
     ) -> Reply<proto::GetKnowledgeGapsResponse> {
+        // A dashboard sees the clusters, not the questions in them.
+        let with_examples = !Caller::of(&request).is_dashboard();
         let r = request.into_inner();
         let (default_from, default_to) = self.service.last_twelve_months();
         let from = convert::month("from_month", &r.from_month)?.unwrap_or(default_from);
@@ -100,7 +103,11 @@ impl InsightsService for Api {
                             questions: *n,
                         })
                         .collect(),
-                    examples: g.examples.iter().map(|q| self.question(q)).collect(),
+                    examples: if with_examples {
+                        g.examples.iter().map(|q| self.question(q)).collect()
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect(),
         }))

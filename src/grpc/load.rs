@@ -6,7 +6,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use crate::service::LockExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::codegen::Service;
@@ -22,6 +24,10 @@ pub const MAX_IN_FLIGHT: usize = 256;
 /// streams. 2,000 streams were measured at about 30 MB; 4,096 bounds them
 /// near 60 MB.
 pub const MAX_WATCHERS: usize = 4096;
+/// Default of [`super::ServerOptions::max_watchers_per_client`]: open
+/// `WatchEvents` streams of one client. The triage page holds one per
+/// open tab; 64 is many tabs and a small share of [`MAX_WATCHERS`].
+pub const MAX_WATCHERS_PER_CLIENT: usize = 64;
 /// How long a shed client is asked to wait before it retries
 /// (`grpc-retry-pushback-ms`, honoured by gRPC clients with retries on).
 pub const RETRY_PUSHBACK_MS: u32 = 100;
@@ -126,32 +132,85 @@ fn shed<R: Default>(method: &str, limit: usize) -> http::Response<R> {
     response
 }
 
-/// Places for open `WatchEvents` streams.
+/// Places for open `WatchEvents` streams: a cap for the server and one
+/// per client, so one client (a portal opening a stream per user page)
+/// cannot take every place.
 #[derive(Debug, Clone)]
 pub struct Watchers {
     places: Arc<Semaphore>,
     limit: usize,
+    per_client: usize,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A stream's place, given back when the stream ends.
+#[derive(Debug)]
+pub struct WatchPlace {
+    _server: OwnedSemaphorePermit,
+    client: Option<(Arc<Mutex<HashMap<String, usize>>>, String)>,
+}
+
+impl Drop for WatchPlace {
+    fn drop(&mut self) {
+        if let Some((open, name)) = &self.client {
+            let mut open = open.lock_or_recover();
+            if let Some(n) = open.get_mut(name) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(name);
+                }
+            }
+        }
+    }
 }
 
 impl Watchers {
-    /// At most `limit` streams open at once (at least 1).
-    pub fn new(limit: usize) -> Self {
-        let limit = limit.max(1);
+    /// At most `limit` streams open at once (at least 1), at most
+    /// `per_client` of them (at least 1) for one client.
+    pub fn new(limit: usize, per_client: usize) -> Self {
         Watchers {
-            places: Arc::new(Semaphore::new(limit)),
-            limit,
+            places: Arc::new(Semaphore::new(limit.max(1))),
+            limit: limit.max(1),
+            per_client: per_client.max(1),
+            open: Arc::default(),
         }
     }
 
-    /// A place for one more stream, held as long as the stream is open;
-    /// RESOURCE_EXHAUSTED when every place is taken.
-    pub fn join(&self) -> Result<OwnedSemaphorePermit, Status> {
-        self.places.clone().try_acquire_owned().map_err(|_| {
+    /// A place for one more stream of `client` (`None` on a server without
+    /// clients: only the server's cap applies), held as long as the
+    /// stream is open; RESOURCE_EXHAUSTED when every place is taken.
+    pub fn join(&self, client: Option<&str>) -> Result<WatchPlace, Status> {
+        let server = self.places.clone().try_acquire_owned().map_err(|_| {
             tracing::warn!(limit = self.limit, "refused a watcher: every place is taken");
             Status::resource_exhausted(format!(
                 "this server has {} WatchEvents streams open, the most it allows: close one you no longer need, or retry later",
                 self.limit
             ))
+        })?;
+        let Some(name) = client else {
+            return Ok(WatchPlace {
+                _server: server,
+                client: None,
+            });
+        };
+        let mut open = self.open.lock_or_recover();
+        let n = open.entry(name.to_string()).or_default();
+        if *n >= self.per_client {
+            tracing::warn!(
+                client = name,
+                limit = self.per_client,
+                "refused a watcher: the client has every place it may have"
+            );
+            return Err(Status::resource_exhausted(format!(
+                "client `{name}` has {} WatchEvents streams open, the most one client may: \
+                 close one (one stream with a filter can serve many views), or retry later",
+                self.per_client
+            )));
+        }
+        *n += 1;
+        Ok(WatchPlace {
+            _server: server,
+            client: Some((self.open.clone(), name.to_string())),
         })
     }
 }
@@ -162,14 +221,27 @@ mod tests {
 
     #[test]
     fn watchers_past_the_limit_are_refused_until_one_leaves() {
-        let watchers = Watchers::new(2);
-        let a = watchers.join().unwrap();
-        let _b = watchers.join().unwrap();
-        let refused = watchers.join().unwrap_err();
+        let watchers = Watchers::new(2, 2);
+        let a = watchers.join(None).unwrap();
+        let _b = watchers.join(None).unwrap();
+        let refused = watchers.join(None).unwrap_err();
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
         assert!(refused.message().contains("2 WatchEvents streams"));
         drop(a);
-        assert!(watchers.join().is_ok());
+        assert!(watchers.join(None).is_ok());
+    }
+
+    #[test]
+    fn one_client_cannot_take_every_place() {
+        let watchers = Watchers::new(10, 2);
+        let a = watchers.join(Some("portal-a")).unwrap();
+        let _a2 = watchers.join(Some("portal-a")).unwrap();
+        let refused = watchers.join(Some("portal-a")).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        assert!(refused.message().contains("client `portal-a`"), "{refused:?}");
+        let _b = watchers.join(Some("portal-b")).unwrap();
+        drop(a);
+        assert!(watchers.join(Some("portal-a")).is_ok());
     }
 
     #[test]

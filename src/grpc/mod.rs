@@ -6,6 +6,7 @@
 //! parse at the edge (`convert`), call the [`Service`] on a blocking thread
 //! (`status::blocking`) and map its errors in one place (`status`).
 
+mod access;
 mod conn;
 pub(crate) mod convert;
 mod directory;
@@ -27,14 +28,16 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/kicer_descriptor.bin"));
 }
 
+pub use access::ROLES;
 pub use conn::TCP_KEEPALIVE;
 pub use directory::MAX_IMPORT;
 pub use limits::{
     MAX_DESCRIPTION_CHARS, MAX_ITEM_CHARS, MAX_LIST, MAX_PROVIDERS, MAX_RECORD_BYTES, MAX_TERMS,
     MAX_TERM_CHARS,
 };
-pub use load::{MAX_IN_FLIGHT, MAX_WATCHERS};
+pub use load::{MAX_IN_FLIGHT, MAX_WATCHERS, MAX_WATCHERS_PER_CLIENT};
 
+use crate::auth::Registry;
 use crate::service::Service;
 use crate::store::StoreError;
 use proto::directory_service_server::DirectoryServiceServer;
@@ -81,6 +84,13 @@ pub const CONNECTION_WINDOW_BYTES: u32 = 2 * 1024 * 1024;
 /// connection cannot queue unbounded work. Clients that need more open
 /// another connection.
 pub const MAX_CONCURRENT_STREAMS: u32 = 200;
+/// Default of [`ServerOptions::request_timeout`]: a minute covers the
+/// slowest legitimate call (an import of thousands of experts rebuilds
+/// the index) with room to spare; a call still running after it is
+/// answered CANCELLED instead of holding its client forever. Streams
+/// (`WatchEvents`) are not cut: the deadline covers the call until its
+/// first response.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest request header block (SETTINGS_MAX_HEADER_LIST_SIZE): 16 KiB,
 /// the default of hyper and of gRPC clients, so metadata that passes
 /// here also passes the other way.
@@ -110,6 +120,17 @@ pub struct ServerOptions {
     /// Open `WatchEvents` streams; more are refused RESOURCE_EXHAUSTED.
     /// Default [`MAX_WATCHERS`].
     pub max_watchers: usize,
+    /// Open `WatchEvents` streams of one client. Default
+    /// [`MAX_WATCHERS_PER_CLIENT`].
+    pub max_watchers_per_client: usize,
+    /// The clients and their rate limits; none configured lets every
+    /// call through (the config allows that on loopback only). Shared
+    /// with whoever reloads them (SIGHUP).
+    pub access: Arc<Registry>,
+    /// Longest time the server works on a call (clients may set a shorter
+    /// deadline with `grpc-timeout`; tonic honours both). Default
+    /// [`REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -120,6 +141,9 @@ impl Default for ServerOptions {
             first_request_timeout: FIRST_REQUEST_TIMEOUT,
             max_in_flight: MAX_IN_FLIGHT,
             max_watchers: MAX_WATCHERS,
+            max_watchers_per_client: MAX_WATCHERS_PER_CLIENT,
+            access: Arc::default(),
+            request_timeout: REQUEST_TIMEOUT,
         }
     }
 }
@@ -166,7 +190,7 @@ pub async fn serve(
     let api = Api {
         service: service.clone(),
         shutdown: stop_rx,
-        watchers: load::Watchers::new(options.max_watchers),
+        watchers: load::Watchers::new(options.max_watchers, options.max_watchers_per_client),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -213,11 +237,15 @@ pub async fn serve(
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .timeout(options.request_timeout)
         .layer(conn::FirstRequestLayer)
         .layer(cors)
         .layer(tonic_web::GrpcWebLayer::new())
         // Inside gRPC-Web, so it sees (and rewrites) the gRPC status.
         .layer(status::DecodeErrorLayer)
+        // Before the shedding: a caller that may not call does not take
+        // a place of one that may.
+        .layer(access::AccessLayer::new(options.access.clone()))
         // Innermost: a shed call is answered before any handler runs.
         .layer(load::ShedLayer::new(options.max_in_flight))
         .add_service(health_service)

@@ -1,5 +1,6 @@
 //! `kicer.v1.QuestionService`.
 
+use super::access::Caller;
 use super::convert::{self, bad};
 use super::proto;
 use super::proto::question_service_server::QuestionService;
@@ -66,7 +67,7 @@ lifecycle_fields!(
 
 impl Common<'_> {
     /// The question id and who asks for what, why and on which version.
-    fn parse(&self) -> Result<(QuestionId, Request), Status> {
+    fn parse(&self, caller: &Caller) -> Result<(QuestionId, Request), Status> {
         let id = convert::question_id("id", self.id)?;
         Span::current().record("question", tracing::field::display(id));
         let reason = match self.reason.trim() {
@@ -76,7 +77,7 @@ impl Common<'_> {
         Ok((
             id,
             Request {
-                actor: convert::short("actor", self.actor)?,
+                actor: caller.actor(convert::short("actor", self.actor)?),
                 reason,
                 expected_version: convert::etag(self.etag)?,
             },
@@ -85,17 +86,36 @@ impl Common<'_> {
 }
 
 impl Api {
-    /// Parses a lifecycle request, applies it and returns the question.
-    pub(super) async fn act(
+    /// Parses a lifecycle request, applies it and returns the question. A
+    /// portal acts on its own questions only.
+    pub(super) async fn act<T: LifecycleFields>(
         &self,
-        request: &impl LifecycleFields,
+        request: &tonic::Request<T>,
         action: impl FnOnce() -> Result<Lifecycle, Status>,
     ) -> Reply<proto::Question> {
-        let (id, request) = request.common().parse()?;
+        let caller = Caller::of(request);
+        let (id, change) = request.get_ref().common().parse(&caller)?;
         let action = action()?;
+        if caller.portal().is_some() {
+            // The portal of a question never changes, so checking before
+            // the change cannot race with it.
+            self.visible(&caller, id).await?;
+        }
         let service = self.service.clone();
-        let q = blocking(move || service.act(id, action, request)).await?;
+        let q = blocking(move || service.act(id, action, change)).await?;
         Ok(Response::new(self.question(&q)))
+    }
+
+    /// Question `id` when `caller` may see it; NOT_FOUND, as for a
+    /// question that does not exist, when not.
+    pub(super) async fn visible(
+        &self,
+        caller: &Caller,
+        id: QuestionId,
+    ) -> Result<crate::store::Question, Status> {
+        let service = self.service.clone();
+        let q = blocking(move || service.get(id)).await?;
+        caller.own(q)
     }
 
     pub(super) fn question(&self, q: &crate::store::Question) -> proto::Question {
@@ -110,21 +130,36 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::SubmitQuestionRequest>,
     ) -> Reply<proto::Question> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
+        let portal = convert::short("portal", &r.portal)?;
+        // A portal's questions are marked with its client name: that is
+        // what keeps other portals out of them.
+        let portal = match (caller.portal(), portal) {
+            (Some(own), Some(said)) if said != own => {
+                return Err(bad(
+                    "portal",
+                    format!("is set from your token (`{own}`): leave it empty"),
+                )
+                .into())
+            }
+            (Some(own), _) => Some(own.to_string()),
+            (None, said) => said,
+        };
         let submission = Submission {
             text: QuestionText::parse(&r.text).map_err(convert::BadRequest::from)?,
             organization_name: OrganizationName::parse(&r.organization_name)
                 .map_err(convert::BadRequest::from)?,
             organization_type: convert::required_organization_type(r.organization_type)?,
             region: convert::region(&r.region)?,
-            portal: convert::short("portal", &r.portal)?,
+            portal,
             request_id: match r.request_id.trim() {
                 "" => None,
                 rid => Some(RequestId::parse(rid).map_err(convert::BadRequest::from)?),
             },
             impact: convert::scale("impact", r.impact)?,
             effort: convert::scale("effort", r.effort)?,
-            actor: convert::short("actor", &r.actor)?,
+            actor: caller.actor(convert::short("actor", &r.actor)?),
         };
         let service = self.service.clone();
         let outcome = blocking(move || service.submit(submission)).await?;
@@ -139,7 +174,11 @@ impl QuestionService for Api {
             outcome.classification.as_ref(),
             &self.service.engine().taxonomy(),
         );
-        question.similar = outcome.similar.iter().map(convert::similar).collect();
+        question.similar = caller
+            .similar(outcome.similar)
+            .iter()
+            .map(convert::similar)
+            .collect();
         Ok(Response::new(question))
     }
 
@@ -148,6 +187,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::ClassifyQuestionRequest>,
     ) -> Reply<proto::Classification> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
         let text = QuestionText::parse(&r.text).map_err(convert::BadRequest::from)?;
         let org = convert::organization_type("organization_type", r.organization_type)?;
@@ -157,7 +197,11 @@ impl QuestionService for Api {
         // Similar questions read a few records from the store.
         let service = self.service.clone();
         let similar = blocking(move || service.similar_for(&text)).await?;
-        out.similar = similar.iter().map(convert::similar).collect();
+        out.similar = caller
+            .similar(similar)
+            .iter()
+            .map(convert::similar)
+            .collect();
         Ok(Response::new(out))
     }
 
@@ -186,8 +230,9 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::ReviewAnswerRequest>,
     ) -> Reply<proto::Question> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
-        let (id, req) = r.common().parse()?;
+        let (id, req) = r.common().parse(&caller)?;
         let replace = match r.answer.trim() {
             "" if !r.sources.is_empty() => {
                 return Err(bad(
@@ -217,6 +262,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::FindSimilarQuestionsRequest>,
     ) -> Reply<proto::FindSimilarQuestionsResponse> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
         let text = match r.text.trim() {
             "" => None,
@@ -227,6 +273,9 @@ impl QuestionService for Api {
             id => {
                 let id = convert::question_id("id", id)?;
                 Span::current().record("question", tracing::field::display(id));
+                if caller.portal().is_some() {
+                    self.visible(&caller, id).await?;
+                }
                 Some(id)
             }
         };
@@ -241,7 +290,11 @@ impl QuestionService for Api {
         let service = self.service.clone();
         let found = blocking(move || service.find_similar(text.as_ref(), like, limit)).await?;
         Ok(Response::new(proto::FindSimilarQuestionsResponse {
-            similar: found.iter().map(convert::similar).collect(),
+            similar: caller
+                .similar(found)
+                .iter()
+                .map(convert::similar)
+                .collect(),
         }))
     }
 
@@ -252,8 +305,7 @@ impl QuestionService for Api {
     ) -> Reply<proto::Question> {
         let id = convert::question_id("id", &request.get_ref().id)?;
         Span::current().record("question", tracing::field::display(id));
-        let service = self.service.clone();
-        let q = blocking(move || service.get(id)).await?;
+        let q = self.visible(&Caller::of(&request), id).await?;
         Ok(Response::new(self.question(&q)))
     }
 
@@ -262,6 +314,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::ListQuestionsRequest>,
     ) -> Reply<proto::ListQuestionsResponse> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
         let assignee = match (r.provider_id.trim(), r.expert_id.trim()) {
             ("", "") => None,
@@ -299,6 +352,7 @@ impl QuestionService for Api {
                 .as_ref()
                 .map(|t| convert::millis("submitted_before", t))
                 .transpose()?,
+            portal: caller.portal().map(str::to_string),
         };
         let page = page_request(r.page_size, &r.page_token)?;
         let service = self.service.clone();
@@ -316,6 +370,10 @@ impl QuestionService for Api {
     ) -> Reply<proto::GetQuestionHistoryResponse> {
         let id = convert::question_id("id", &request.get_ref().id)?;
         Span::current().record("question", tracing::field::display(id));
+        let caller = Caller::of(&request);
+        if caller.portal().is_some() {
+            self.visible(&caller, id).await?;
+        }
         let service = self.service.clone();
         let events = blocking(move || service.history(id)).await?;
         Ok(Response::new(proto::GetQuestionHistoryResponse {
@@ -328,7 +386,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::AcceptQuestionRequest>,
     ) -> Reply<proto::Question> {
-        self.act(request.get_ref(), || Ok(Lifecycle::Accept)).await
+        self.act(&request, || Ok(Lifecycle::Accept)).await
     }
 
     #[instrument(skip_all, fields(method = "DeclineQuestion", question = tracing::field::Empty))]
@@ -336,7 +394,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::DeclineQuestionRequest>,
     ) -> Reply<proto::Question> {
-        self.act(request.get_ref(), || Ok(Lifecycle::Decline)).await
+        self.act(&request, || Ok(Lifecycle::Decline)).await
     }
 
     #[instrument(skip_all, fields(method = "WaitForAsker", question = tracing::field::Empty))]
@@ -344,7 +402,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::WaitForAskerRequest>,
     ) -> Reply<proto::Question> {
-        self.act(request.get_ref(), || Ok(Lifecycle::WaitForAsker))
+        self.act(&request, || Ok(Lifecycle::WaitForAsker))
             .await
     }
 
@@ -353,7 +411,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::ResumeQuestionRequest>,
     ) -> Reply<proto::Question> {
-        self.act(request.get_ref(), || Ok(Lifecycle::Resume)).await
+        self.act(&request, || Ok(Lifecycle::Resume)).await
     }
 
     #[instrument(skip_all, fields(method = "AnswerQuestion", question = tracing::field::Empty))]
@@ -362,7 +420,7 @@ impl QuestionService for Api {
         request: tonic::Request<proto::AnswerQuestionRequest>,
     ) -> Reply<proto::Question> {
         let r = request.get_ref();
-        self.act(r, || {
+        self.act(&request, || {
             Ok(Lifecycle::Answer {
                 text: AnswerText::parse(&r.answer).map_err(convert::BadRequest::from)?,
                 sources: convert::sources(&r.sources)?,
@@ -381,7 +439,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::CloseQuestionRequest>,
     ) -> Reply<proto::Question> {
-        self.act(request.get_ref(), || Ok(Lifecycle::Close)).await
+        self.act(&request, || Ok(Lifecycle::Close)).await
     }
 
     #[instrument(skip_all, fields(method = "ReopenQuestion", question = tracing::field::Empty))]
@@ -389,7 +447,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::ReopenQuestionRequest>,
     ) -> Reply<proto::Question> {
-        self.act(request.get_ref(), || Ok(Lifecycle::Reopen)).await
+        self.act(&request, || Ok(Lifecycle::Reopen)).await
     }
 
     type WatchEventsStream =
@@ -400,6 +458,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::WatchEventsRequest>,
     ) -> Reply<Self::WatchEventsStream> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
         let filter = EventFilter {
             question: match r.question_id.trim() {
@@ -415,8 +474,9 @@ impl QuestionService for Api {
                 })
                 .collect::<Result<_, _>>()?,
             category: convert::category("category", r.category)?,
+            portal: caller.portal().map(str::to_string),
         };
-        let place = self.watchers.join()?;
+        let place = self.watchers.join(caller.name())?;
         Ok(Response::new(super::watch::stream(
             self.service.subscribe(),
             filter,

@@ -139,7 +139,7 @@ impl TriageService for Api {
         request: tonic::Request<proto::RouteQuestionRequest>,
     ) -> Reply<proto::Question> {
         let r = request.get_ref();
-        self.act(r, || {
+        self.act(&request, || {
             Ok(Lifecycle::Route {
                 category: convert::category("category", r.category)?,
                 provider: match r.provider_id.trim() {
@@ -160,8 +160,7 @@ impl TriageService for Api {
         &self,
         request: tonic::Request<proto::RejectQuestionRequest>,
     ) -> Reply<proto::Question> {
-        let r = request.get_ref();
-        self.act(r, || Ok(Lifecycle::Reject)).await
+        self.act(&request, || Ok(Lifecycle::Reject)).await
     }
 
     #[instrument(skip_all, fields(method = "MarkDuplicate", question = tracing::field::Empty))]
@@ -170,7 +169,7 @@ impl TriageService for Api {
         request: tonic::Request<proto::MarkDuplicateRequest>,
     ) -> Reply<proto::Question> {
         let r = request.get_ref();
-        self.act(r, || {
+        self.act(&request, || {
             Ok(Lifecycle::MarkDuplicate(convert::question_id(
                 "original_id",
                 &r.original_id,

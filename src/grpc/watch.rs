@@ -19,7 +19,7 @@ pub fn stream(
     mut events: broadcast::Receiver<QuestionEvent>,
     filter: EventFilter,
     mut shutdown: watch::Receiver<bool>,
-    place: tokio::sync::OwnedSemaphorePermit,
+    place: super::load::WatchPlace,
 ) -> Pin<Box<dyn Stream<Item = Result<proto::QuestionEvent, Status>> + Send + 'static>> {
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     tokio::spawn(async move {
@@ -83,5 +83,6 @@ fn message(e: &QuestionEvent) -> proto::QuestionEvent {
             .unwrap_or_default(),
         actor: e.actor.clone(),
         etag: convert::etag_of(e.version),
+        on_behalf_of: e.on_behalf_of.clone().unwrap_or_default(),
     }
 }

@@ -22,8 +22,13 @@ pub struct QuestionEvent {
     pub provider: Option<ProviderId>,
     /// Assigned expert after the change.
     pub expert: Option<ExpertId>,
-    /// Who.
+    /// Who (the authenticated client).
     pub actor: String,
+    /// Whom the client acted for, when it said so.
+    pub on_behalf_of: Option<String>,
+    /// The portal that submitted the question: a portal watches only its
+    /// own questions.
+    pub portal: String,
     /// The question's version after the change.
     pub version: u64,
 }
@@ -42,6 +47,8 @@ impl QuestionEvent {
             provider: question.provider.clone(),
             expert: question.expert.clone(),
             actor: event.actor.clone(),
+            on_behalf_of: event.on_behalf_of.clone(),
+            portal: question.portal.clone(),
             version: question.version,
         }
     }
@@ -56,6 +63,8 @@ pub struct EventFilter {
     pub statuses: Vec<Status>,
     /// Only questions of this category.
     pub category: Option<Category>,
+    /// Only questions this portal submitted.
+    pub portal: Option<String>,
 }
 
 impl EventFilter {
@@ -64,6 +73,7 @@ impl EventFilter {
         self.question.is_none_or(|q| q == e.question)
             && (self.statuses.is_empty() || self.statuses.contains(&e.to))
             && self.category.is_none_or(|c| e.category == Some(c))
+            && self.portal.as_ref().is_none_or(|p| *p == e.portal)
     }
 }
 
@@ -82,6 +92,8 @@ mod tests {
             provider: None,
             expert: None,
             actor: "t".into(),
+            on_behalf_of: None,
+            portal: String::new(),
             version: 1,
         }
     }
@@ -92,11 +104,29 @@ mod tests {
     }
 
     #[test]
+    fn a_portal_watches_only_its_own_questions() {
+        let f = EventFilter {
+            portal: Some("portal-a".into()),
+            ..EventFilter::default()
+        };
+        let mut e = event(7, Status::Routed, None);
+        assert!(
+            !f.matches(&e),
+            "a question without a portal is not a portal's"
+        );
+        e.portal = "portal-b".into();
+        assert!(!f.matches(&e));
+        e.portal = "portal-a".into();
+        assert!(f.matches(&e));
+    }
+
+    #[test]
     fn every_given_field_must_match() {
         let f = EventFilter {
             question: Some(QuestionId::new(7)),
             statuses: vec![Status::Answered, Status::Closed],
             category: Some(Category::Execution),
+            portal: None,
         };
         assert!(f.matches(&event(7, Status::Closed, Some(Category::Execution))));
         assert!(!f.matches(&event(8, Status::Closed, Some(Category::Execution))));

@@ -2,7 +2,6 @@
 //! lead times, queue ages, and the review dates of answers.
 
 use super::paging::for_each_page;
-use super::questions::ANONYMOUS;
 use super::{Request, Service, ServiceError};
 use crate::domain::input::{AnswerText, Reason};
 use crate::domain::worktime::{self, month_text};
@@ -151,7 +150,7 @@ impl Service {
             AnswerReview {
                 replace: replace.map(|(t, s)| (t.into_string(), s)),
                 review_after_ms: Some(review_after_ms),
-                actor: request.actor.unwrap_or_else(|| ANONYMOUS.to_string()),
+                actor: request.actor,
                 reason: request.reason.map(Reason::into_string),
                 expected_version: request.expected_version,
             },

@@ -29,6 +29,7 @@ mod questions;
 mod routing;
 mod similar;
 mod sync;
+pub(crate) use sync::LockExt;
 
 pub use crate::domain::worktime::month_text;
 pub use assignment::EQUALLY_GOOD;

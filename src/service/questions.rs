@@ -11,13 +11,11 @@ use crate::domain::{
 };
 use crate::engine::{Classification, Contribution, Query, RankedMatch};
 use crate::store::{
-    Action, Change, ClassificationSnapshot, Decision, Event, Explanation, ListFilter, NewQuestion,
-    Page, PageRequest, Question, QuestionId, QueueEntry, Scored, ScoredTerm, StoreError,
+    Action, Actor, Change, ClassificationSnapshot, Decision, Event, Explanation, ListFilter,
+    NewQuestion, Page, PageRequest, Question, QuestionId, QueueEntry, Scored, ScoredTerm,
+    StoreError,
 };
 use tokio::sync::broadcast;
-
-/// Default actor when a caller does not say who they are.
-pub(super) const ANONYMOUS: &str = "api";
 
 /// A question as a portal submits it, validated.
 #[derive(Debug, Clone)]
@@ -39,7 +37,7 @@ pub struct Submission {
     /// Effort 1..=5.
     pub effort: u8,
     /// Who submitted.
-    pub actor: Option<String>,
+    pub actor: Actor,
 }
 
 /// What a submit produced.
@@ -99,7 +97,7 @@ pub enum Lifecycle {
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     /// Who.
-    pub actor: Option<String>,
+    pub actor: Actor,
     /// Why.
     pub reason: Option<Reason>,
     /// The version the caller read (from the etag).
@@ -231,7 +229,7 @@ impl Service {
             }
             triage => triage,
         };
-        let actor = s.actor.clone().unwrap_or_else(|| ANONYMOUS.to_string());
+        let actor = s.actor.clone();
         let submitted = self.store.submit(NewQuestion {
             text: s.text.into_string(),
             organization_name: s.organization_name.into_string(),
@@ -312,7 +310,7 @@ impl Service {
         let action = self.check_action(id, action, &request)?;
         let is_route = matches!(action, Action::Route { .. });
         let is_reopen = matches!(action, Action::Reopen);
-        let actor = request.actor.unwrap_or_else(|| ANONYMOUS.to_string());
+        let actor = request.actor;
         let reason = request.reason.map(Reason::into_string);
         // A change that gives a question to an expert holds the open-count
         // lock from the write until the count is updated, so an automatic

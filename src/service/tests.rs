@@ -52,7 +52,7 @@ fn submission(text: &str) -> Submission {
         request_id: None,
         impact: 3,
         effort: 3,
-        actor: None,
+        actor: Default::default(),
     }
 }
 

@@ -11,12 +11,13 @@
 //! | `M:` | `M:` + name | named service values |
 //! | `q` | `q` + id | question (JSON) |
 //! | `e` | `e` + id + seq(4) | event (JSON) |
-//! | `r` | `r` + request id | question id (u64) |
+//! | `r` | `r` + [`w` + portal + 0] + request id | question id (u64) |
 //! | `s` | `s` + status + submitted + id | (by status) |
 //! | `c` | `c` + category + submitted + id | (by category) |
 //! | `a` | `a` + assignee + 0 + submitted + id | (by assignee) |
 //! | `o` | `o` + folded organisation + 0 + submitted + id | (by organisation) |
 //! | `t` | `t` + submitted + id | (by submitted time) |
+//! | `w` | `w` + portal + 0 + submitted + id | (by portal) |
 //! | `p` | `p` + priority key + id | (triage queue) |
 //! | `v` | `v` + review date + id | (due for review) |
 //! | `h` | `h` + metric + clock + dimension + value + 0 + month + bucket | count (u64) |
@@ -39,6 +40,9 @@ pub const BY_CATEGORY: u8 = b'c';
 pub const BY_ASSIGNEE: u8 = b'a';
 pub const BY_ORGANIZATION: u8 = b'o';
 pub const BY_TIME: u8 = b't';
+/// Questions by the portal (client) that submitted them: what a portal
+/// lists is its own questions, so that listing must not scan everyone's.
+pub const BY_PORTAL: u8 = b'w';
 pub const QUEUE: u8 = b'p';
 pub const REVIEW: u8 = b'v';
 pub const HISTOGRAM: u8 = b'h';
@@ -110,9 +114,15 @@ pub fn events_of(id: QuestionId) -> Vec<u8> {
     k
 }
 
-/// The question a client request id created.
-pub fn request(request_id: &str) -> Vec<u8> {
+/// The question a client request id created. Request ids are scoped by
+/// portal: two portals that happen to pick the same id get two questions,
+/// and neither is handed the other's. Questions without a portal keep the
+/// unscoped key of format 1.
+pub fn request(portal: &str, request_id: &str) -> Vec<u8> {
     let mut k = vec![REQUEST];
+    if !portal.is_empty() {
+        k.extend_from_slice(&text_prefix(BY_PORTAL, portal));
+    }
     k.extend_from_slice(request_id.as_bytes());
     k
 }
@@ -241,6 +251,12 @@ pub fn by_organization(name: &str) -> Vec<u8> {
     text_prefix(BY_ORGANIZATION, &fold(name))
 }
 
+/// The index prefix of one portal's questions (the name as given: it is a
+/// client name, not text people type).
+pub fn by_portal(portal: &str) -> Vec<u8> {
+    text_prefix(BY_PORTAL, portal)
+}
+
 /// Every index entry a question has in its current state.
 pub fn index_entries(q: &Question) -> Vec<Vec<u8>> {
     let mut out = vec![
@@ -250,6 +266,9 @@ pub fn index_entries(q: &Question) -> Vec<Vec<u8>> {
     ];
     if let Some(c) = q.category {
         out.push(indexed(&by_category(c), q.submitted_ms, q.id));
+    }
+    if !q.portal.is_empty() {
+        out.push(indexed(&by_portal(&q.portal), q.submitted_ms, q.id));
     }
     if let Some(p) = &q.provider {
         let prefix = by_assignee(&Assignee::Provider(p.clone()));

@@ -200,8 +200,8 @@ pub struct NewQuestion {
     pub impact: u8,
     /// Expected effort, 1 to 5.
     pub effort: u8,
-    /// Who submitted (portal user or system).
-    pub actor: String,
+    /// Who submitted.
+    pub actor: Actor,
 }
 
 /// An answer with its sources and review date.
@@ -316,6 +316,48 @@ pub fn priority_now(at_epoch: f64, now_ms: i64) -> f64 {
     at_epoch + (now_ms as f64 / DAY_MS) / 7.0
 }
 
+/// Who makes a change: the client that authenticated and, beside it, whom
+/// it says it acts for. A client cannot write another name into the
+/// history: `name` comes from its token, only `on_behalf_of` from its
+/// request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The authenticated client's name; on a server without clients
+    /// (loopback only), the name the caller gave, or `api`.
+    pub name: String,
+    /// The person or system the client acts for, when it said so.
+    pub on_behalf_of: Option<String>,
+}
+
+impl Actor {
+    /// The actor of a call that gave no name on a server without clients.
+    pub const ANONYMOUS: &'static str = "api";
+}
+
+impl Default for Actor {
+    fn default() -> Self {
+        Actor::from(Actor::ANONYMOUS)
+    }
+}
+
+impl From<&str> for Actor {
+    fn from(name: &str) -> Self {
+        Actor {
+            name: name.to_string(),
+            on_behalf_of: None,
+        }
+    }
+}
+
+impl From<String> for Actor {
+    fn from(name: String) -> Self {
+        Actor {
+            name,
+            on_behalf_of: None,
+        }
+    }
+}
+
 /// One status change, as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -323,8 +365,14 @@ pub struct Event {
     pub seq: u32,
     /// When (ms since epoch).
     pub at_ms: i64,
-    /// Who.
+    /// Who: the authenticated client (or, on a server without clients,
+    /// what the caller said).
     pub actor: String,
+    /// The person the client said it acts for (the CLI's `--actor`, a
+    /// portal's user), kept beside `actor`, never instead of it. Absent in
+    /// events stored before clients existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
     /// What (`None` for the submit itself).
     pub action: Option<ActionKind>,
     /// Status before.
@@ -418,7 +466,7 @@ pub struct Change {
     /// What to do.
     pub action: Action,
     /// Who does it.
-    pub actor: String,
+    pub actor: Actor,
     /// Why (required for decline and reject by the service layer).
     pub reason: Option<String>,
     /// The version the caller read; `None` skips the check.
@@ -435,7 +483,7 @@ pub struct AnswerReview {
     /// The next review date (ms); `None` for none.
     pub review_after_ms: Option<i64>,
     /// Who reviewed.
-    pub actor: String,
+    pub actor: Actor,
     /// Why (for the history).
     pub reason: Option<String>,
     /// The version the caller read; `None` skips the check.
@@ -474,6 +522,9 @@ pub struct ListFilter {
     pub organization: Option<String>,
     /// Asking organisation's type.
     pub organization_type: Option<OrganizationType>,
+    /// The portal that submitted it (exact): a portal client lists only
+    /// its own questions.
+    pub portal: Option<String>,
     /// Submitted at or after (ms).
     pub submitted_from_ms: Option<i64>,
     /// Submitted before (ms).

@@ -3,6 +3,7 @@
 //! transaction shared with the writes queued beside it, then made durable.
 //! The queries are in `read`.
 
+mod migrate;
 mod read;
 
 use super::batch::WriteQueue;
@@ -19,8 +20,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The store format this build writes and reads.
-pub const FORMAT: u32 = 1;
+/// The store format this build writes and reads. Format 2 (kicer with
+/// access control) added the portal index and portal-scoped request ids;
+/// a format-1 store is upgraded in place at open (`migrate`).
+pub const FORMAT: u32 = 2;
 
 /// How the store is opened.
 #[derive(Debug, Clone)]
@@ -255,7 +258,7 @@ impl SledStore {
         match db.get(keys::FORMAT).map_err(io("reading the format"))? {
             Some(v) => {
                 let found = v.as_ref().try_into().map(u32::from_be_bytes).unwrap_or(0);
-                if found != FORMAT {
+                if found != FORMAT && !migrate::upgrade(&db, found, FORMAT)? {
                     return Err(StoreError::Format {
                         path: shown,
                         found,
@@ -449,8 +452,9 @@ impl Store for SledStore {
         let now = self.time.now_ms();
         let op = move |tx: &TransactionalTree| -> TxResult<Result<Output, StoreError>> {
             if let Some(rid) = &new.request_id {
-                if let Some(existing) = tx.get(keys::request(rid))? {
-                    let id = match stored_number(&keys::request(rid), &existing) {
+                let key = keys::request(&new.portal, rid);
+                if let Some(existing) = tx.get(&key)? {
+                    let id = match stored_number(&key, &existing) {
                         Ok(n) => QuestionId::new(n),
                         Err(e) => return abort(e),
                     };
@@ -469,7 +473,7 @@ impl Store for SledStore {
             let id = QuestionId::new(next_number(tx, keys::QUESTION_COUNTER)?);
             let t = transition::submit(&new, id, now);
             if let Some(rid) = &new.request_id {
-                tx.insert(keys::request(rid), &keys::number(id.get()))?;
+                tx.insert(keys::request(&new.portal, rid), &keys::number(id.get()))?;
             }
             persist(tx, None, &t)?;
             Ok(Ok(Output::Submitted(Submitted {

@@ -81,7 +81,8 @@ pub fn submit(new: &NewQuestion, id: QuestionId, now: i64) -> Transition {
     let received = Event {
         seq: 0,
         at_ms: now,
-        actor: new.actor.clone(),
+        actor: new.actor.name.clone(),
+        on_behalf_of: new.actor.on_behalf_of.clone(),
         action: None,
         from: None,
         to: Status::Received,
@@ -108,7 +109,8 @@ pub fn submit(new: &NewQuestion, id: QuestionId, now: i64) -> Transition {
     let decided = Event {
         seq: 1,
         at_ms: now,
-        actor: new.actor.clone(),
+        actor: new.actor.name.clone(),
+        on_behalf_of: new.actor.on_behalf_of.clone(),
         action: Some(action),
         from: Some(Status::Received),
         to: q.status,
@@ -198,7 +200,7 @@ pub fn apply(
                 feedback = Some(Feedback {
                     question: id,
                     at_ms: now,
-                    actor: ch.actor.clone(),
+                    actor: ch.actor.name.clone(),
                     proposed_category: old.classification.category,
                     proposed_provider: old.classification.providers.first().cloned(),
                     proposed_expert: old.classification.experts.first().cloned(),
@@ -348,7 +350,7 @@ fn next_event(
     old: &Question,
     q: &mut Question,
     now: i64,
-    actor: &str,
+    actor: &Actor,
     action: ActionKind,
     reason: Option<String>,
 ) -> Event {
@@ -357,7 +359,8 @@ fn next_event(
     let event = Event {
         seq: old.events,
         at_ms: now,
-        actor: actor.to_string(),
+        actor: actor.name.clone(),
+        on_behalf_of: actor.on_behalf_of.clone(),
         action: Some(action),
         from: Some(old.status),
         to: q.status,

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test file uses part of the helpers
 
 use kicer::analysis::Analyzer;
+use kicer::auth::{Access, ClientEntry, Clients, RateLimits, Registry, Role};
 use kicer::grpc::proto::directory_service_client::DirectoryServiceClient;
 use kicer::grpc::proto::insights_service_client::InsightsServiceClient;
 use kicer::grpc::proto::question_service_client::QuestionServiceClient;
@@ -151,6 +152,30 @@ pub fn submit_request(text: &str) -> proto::SubmitQuestionRequest {
         portal: "test".into(),
         ..Default::default()
     }
+}
+
+/// Clients for [`ServerOptions::access`]: (name, role, token) each.
+pub fn clients(list: &[(&str, Role, &str)], rates: RateLimits) -> Arc<Registry> {
+    let entries: Vec<ClientEntry> = list
+        .iter()
+        .map(|(name, role, token)| ClientEntry {
+            name: (*name).into(),
+            role: *role,
+            token_sha256: kicer::auth::token::sha256_hex(token),
+        })
+        .collect();
+    let clients = Clients::new(&entries).expect("valid test clients");
+    Arc::new(Registry::new(Access::new(clients, &rates)))
+}
+
+/// `message` as a request carrying `token` as its bearer token.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ASCII token"),
+    );
+    request
 }
 
 /// A running `kicer serve` process.

@@ -87,6 +87,7 @@ pub fn history_event(e: &proto::HistoryEvent) -> Value {
         "seq": e.seq,
         "time": time_text(e.time.as_ref()),
         "actor": e.actor,
+        "on_behalf_of": e.on_behalf_of,
         "action": enum_or_null(e.action, action_name),
         "from": enum_or_null(e.from_status, status_name),
         "to": status_name(e.to_status),
@@ -162,6 +163,7 @@ pub fn question_event(e: &proto::QuestionEvent) -> Value {
         "provider_id": e.provider_id,
         "expert_id": e.expert_id,
         "actor": e.actor,
+        "on_behalf_of": e.on_behalf_of,
         "etag": e.etag,
     })
 }

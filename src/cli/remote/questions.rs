@@ -178,6 +178,15 @@ pub(super) async fn history(s: &mut Session, id: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who did it: the client, and whom it acted for when it said
+/// (`portal-zwolle for jan`).
+fn actor_text(actor: &str, on_behalf_of: &str) -> String {
+    match on_behalf_of {
+        "" => actor.to_string(),
+        person => format!("{actor} for {person}"),
+    }
+}
+
 /// The history view: one row per event.
 pub(super) fn history_table(events: &[proto::HistoryEvent]) -> Table<'_, proto::HistoryEvent> {
     Table::new(
@@ -193,7 +202,7 @@ pub(super) fn history_table(events: &[proto::HistoryEvent]) -> Table<'_, proto::
                     status_name(e.from_status),
                     status_name(e.to_status)
                 ),
-                e.actor.clone(),
+                actor_text(&e.actor, &e.on_behalf_of),
                 e.changes
                     .iter()
                     .map(|c| {
@@ -529,7 +538,7 @@ impl Render for proto::QuestionEvent {
             action_name(self.action),
             status_name(self.from_status),
             status_name(self.to_status),
-            self.actor,
+            actor_text(&self.actor, &self.on_behalf_of),
             match (self.provider_id.as_str(), self.expert_id.as_str()) {
                 ("", "") => String::new(),
                 (p, "") => format!("  → {p}"),

@@ -65,6 +65,8 @@ impl SledStore {
             keys::by_assignee(a)
         } else if let Some(org) = &filter.organization {
             keys::by_organization(org)
+        } else if let Some(portal) = &filter.portal {
+            keys::by_portal(portal)
         } else if let Some(s) = filter.status {
             keys::by_status(s).to_vec()
         } else if let Some(c) = filter.category {
@@ -98,6 +100,7 @@ impl SledStore {
                 && organization
                     .as_ref()
                     .is_none_or(|o| *o == crate::analysis::fold(&q.organization_name))
+                && filter.portal.as_ref().is_none_or(|p| *p == q.portal)
                 && filter.assignee.as_ref().is_none_or(|a| match a {
                     Assignee::Provider(p) => q.provider.as_ref() == Some(p),
                     Assignee::Expert(e) => q.expert.as_ref() == Some(e),

@@ -977,3 +977,98 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn request_ids_are_scoped_by_portal() {
+    let f = fixture();
+    let mut a = new_question("vraag van a", routed());
+    a.portal = "portal-a".into();
+    a.request_id = Some("req-1".into());
+    let mut b = a.clone();
+    b.portal = "portal-b".into();
+    b.text = "vraag van b".into();
+    let first = f.store.submit(a.clone()).unwrap();
+    let other = f.store.submit(b).unwrap();
+    assert!(
+        first.created && other.created,
+        "another portal's id is its own"
+    );
+    assert_ne!(first.question.id, other.question.id);
+    let again = f.store.submit(a).unwrap();
+    assert!(!again.created);
+    assert_eq!(again.question.id, first.question.id);
+}
+
+#[test]
+fn a_portal_lists_only_its_own_questions() {
+    let f = fixture();
+    for (portal, n) in [("portal-a", 3), ("portal-b", 2), ("", 1)] {
+        for i in 0..n {
+            let mut q = new_question(&format!("vraag {portal} {i}"), routed());
+            q.portal = portal.into();
+            f.store.submit(q).unwrap();
+        }
+    }
+    let listed = |portal: &str| {
+        f.store
+            .list(
+                &ListFilter {
+                    portal: Some(portal.into()),
+                    ..ListFilter::default()
+                },
+                &PageRequest::default(),
+            )
+            .unwrap()
+            .items
+    };
+    assert_eq!(listed("portal-a").len(), 3);
+    assert!(listed("portal-b").iter().all(|q| q.portal == "portal-b"));
+    assert_eq!(listed("portal-b").len(), 2);
+    assert!(listed("portal-c").is_empty());
+}
+
+#[test]
+fn a_format_1_store_is_upgraded_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let time: Arc<dyn TimeSource> = Arc::new(ManualTime::new(T0));
+    let id = {
+        let store = SledStore::open(dir.path(), StoreOptions::default(), time.clone()).unwrap();
+        let mut q = new_question("vraag", routed());
+        q.portal = "portal-a".into();
+        q.request_id = Some("req-1".into());
+        let id = store.submit(q).unwrap().question.id;
+        // Make it look as format 1 wrote it: no portal index, an unscoped
+        // request id.
+        let db = &store.db;
+        let scoped = keys::request("portal-a", "req-1");
+        let value = db.remove(&scoped).unwrap().unwrap();
+        db.insert(keys::request("", "req-1"), value).unwrap();
+        for entry in db.scan_prefix([keys::BY_PORTAL]) {
+            db.remove(entry.unwrap().0).unwrap();
+        }
+        db.insert(keys::FORMAT, &1u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+        id
+    };
+    let store = SledStore::open(dir.path(), StoreOptions::default(), time).unwrap();
+    let listed = store
+        .list(
+            &ListFilter {
+                portal: Some("portal-a".into()),
+                ..ListFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let mut q = new_question("herhaald", routed());
+    q.portal = "portal-a".into();
+    q.request_id = Some("req-1".into());
+    let again = store.submit(q).unwrap();
+    assert!(!again.created, "the request id still finds its question");
+    assert_eq!(again.question.id, id);
+    assert_eq!(
+        store.db.get(keys::FORMAT).unwrap().unwrap().as_ref(),
+        &FORMAT.to_be_bytes()
+    );
+}
