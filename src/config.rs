@@ -209,10 +209,7 @@ impl ServeConfig {
     /// for a reload (SIGHUP) of a server started with this config. Any
     /// mistake, including leaving a server that listens beyond loopback
     /// without clients, is an error and the caller keeps what it has.
-    pub fn reload_access(
-        &self,
-        file: Option<&Path>,
-    ) -> Result<(Clients, RateLimits), ConfigError> {
+    pub fn reload_access(&self, file: Option<&Path>) -> Result<(Clients, RateLimits), ConfigError> {
         let Some(path) = file else {
             return Err(ConfigError::Value(
                 "the server was started without a config file (--config), so there is nothing to reload".into(),
@@ -243,7 +240,11 @@ fn access_from(
 
 /// Refuses to serve beyond loopback with nobody to check callers against,
 /// unless the operator said `--insecure`.
-fn check_exposure(listen: SocketAddr, clients: &Clients, insecure: bool) -> Result<(), ConfigError> {
+fn check_exposure(
+    listen: SocketAddr,
+    clients: &Clients,
+    insecure: bool,
+) -> Result<(), ConfigError> {
     if listen.ip().is_loopback() || !clients.is_empty() || insecure {
         return Ok(());
     }

@@ -60,7 +60,9 @@ fn documented_table() -> Vec<(String, [bool; 4])> {
         let allowed = |c: &str| match c.split(':').next().unwrap_or(c).trim() {
             "yes" | "own" => true,
             "no" => false,
-            other => panic!("docs/api.md: `{other}` in the row of {method} is neither yes, own nor no"),
+            other => {
+                panic!("docs/api.md: `{other}` in the row of {method} is neither yes, own nor no")
+            }
         };
         rows.push((
             format!("/kicer.v1.{method}"),
@@ -90,7 +92,9 @@ async fn call(app: &TestApp, path: &str, token: Option<&str>) -> Code {
     let path: http::uri::PathAndQuery = path.parse().expect("path");
     let codec = tonic_prost::ProstCodec::<(), ()>::default();
     let result = if path.path().ends_with("/WatchEvents") {
-        grpc.server_streaming(request, path, codec).await.map(|_| ())
+        grpc.server_streaming(request, path, codec)
+            .await
+            .map(|_| ())
     } else {
         grpc.unary(request, path, codec).await.map(|_| ())
     };
@@ -104,7 +108,11 @@ async fn call(app: &TestApp, path: &str, token: Option<&str>) -> Code {
 async fn every_rpc_answers_each_role_as_the_documented_table_says() {
     let app = spawn().await;
     let table = documented_table();
-    assert_eq!(table.len(), kicer::grpc::ROLES.len(), "docs/api.md lists every RPC");
+    assert_eq!(
+        table.len(),
+        kicer::grpc::ROLES.len(),
+        "docs/api.md lists every RPC"
+    );
     let tokens = [PORTAL_A, TRIAGE, DASHBOARD, ADMIN];
     let mut wrong = Vec::new();
     for (path, allowed) in &table {
@@ -115,7 +123,10 @@ async fn every_rpc_answers_each_role_as_the_documented_table_says() {
                 wrong.push(format!("{path} as {:?}: {code:?}", Role::ALL[role]));
             }
             if !allowed[role] && code != Code::PermissionDenied {
-                wrong.push(format!("{path} as {:?}: {code:?}, not PERMISSION_DENIED", Role::ALL[role]));
+                wrong.push(format!(
+                    "{path} as {:?}: {code:?}, not PERMISSION_DENIED",
+                    Role::ALL[role]
+                ));
             }
         }
         for token in [None, Some("not-a-token")] {
@@ -125,7 +136,11 @@ async fn every_rpc_answers_each_role_as_the_documented_table_says() {
             }
         }
     }
-    assert!(wrong.is_empty(), "differs from docs/api.md:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "differs from docs/api.md:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -196,7 +211,10 @@ async fn a_portal_cannot_see_list_or_act_on_another_portals_question() {
     let id = theirs.id.clone();
     let missing = app
         .questions
-        .get_question(with_token(proto::GetQuestionRequest { id: "q9999".into() }, PORTAL_B))
+        .get_question(with_token(
+            proto::GetQuestionRequest { id: "q9999".into() },
+            PORTAL_B,
+        ))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
@@ -205,10 +223,16 @@ async fn a_portal_cannot_see_list_or_act_on_another_portals_question() {
 
     let got = app
         .questions
-        .get_question(with_token(proto::GetQuestionRequest { id: id.clone() }, PORTAL_B))
+        .get_question(with_token(
+            proto::GetQuestionRequest { id: id.clone() },
+            PORTAL_B,
+        ))
         .await
         .unwrap_err();
-    assert_eq!((got.code(), got.message()), (Code::NotFound, expected.as_str()));
+    assert_eq!(
+        (got.code(), got.message()),
+        (Code::NotFound, expected.as_str())
+    );
     let history = app
         .questions
         .get_question_history(with_token(
@@ -217,7 +241,10 @@ async fn a_portal_cannot_see_list_or_act_on_another_portals_question() {
         ))
         .await
         .unwrap_err();
-    assert_eq!((history.code(), history.message()), (Code::NotFound, expected.as_str()));
+    assert_eq!(
+        (history.code(), history.message()),
+        (Code::NotFound, expected.as_str())
+    );
     let close = app
         .questions
         .close_question(with_token(
@@ -229,7 +256,10 @@ async fn a_portal_cannot_see_list_or_act_on_another_portals_question() {
         ))
         .await
         .unwrap_err();
-    assert_eq!((close.code(), close.message()), (Code::NotFound, expected.as_str()));
+    assert_eq!(
+        (close.code(), close.message()),
+        (Code::NotFound, expected.as_str())
+    );
     let reopen = app
         .questions
         .reopen_question(with_token(
@@ -257,7 +287,10 @@ async fn a_portal_cannot_see_list_or_act_on_another_portals_question() {
 
     // Listing: each portal sees its own only; the core team sees both.
     app.questions
-        .submit_question(with_token(portal_submit("Hoe zetten we een kringloopwinkel op?"), PORTAL_B))
+        .submit_question(with_token(
+            portal_submit("Hoe zetten we een kringloopwinkel op?"),
+            PORTAL_B,
+        ))
         .await
         .unwrap();
     let list = |token: &'static str| {
@@ -281,7 +314,10 @@ async fn a_portal_cannot_see_list_or_act_on_another_portals_question() {
     // The owner may act on it as the asker would.
     let own = app
         .questions
-        .get_question(with_token(proto::GetQuestionRequest { id: id.clone() }, PORTAL_A))
+        .get_question(with_token(
+            proto::GetQuestionRequest { id: id.clone() },
+            PORTAL_A,
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -323,7 +359,10 @@ async fn a_portal_watches_only_its_own_questions() {
         .into_inner();
     let b = app
         .questions
-        .submit_question(with_token(portal_submit("Hoe gaan we om met bouwafval?"), PORTAL_B))
+        .submit_question(with_token(
+            portal_submit("Hoe gaan we om met bouwafval?"),
+            PORTAL_B,
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -376,7 +415,10 @@ async fn similar_questions_of_other_portals_show_only_once_answered() {
         .unwrap()
         .into_inner()
         .similar;
-    assert!(visible_to_a.iter().any(|s| s.id == a.id), "its own question");
+    assert!(
+        visible_to_a.iter().any(|s| s.id == a.id),
+        "its own question"
+    );
 
     // The core team answers it: now portal-b may reuse the answer.
     let mut q = a.clone();
@@ -417,7 +459,10 @@ async fn similar_questions_of_other_portals_show_only_once_answered() {
         .await
         .unwrap();
     let found = similar_for_b(&app).await;
-    let shown = found.iter().find(|s| s.id == a.id).expect("answered: shown");
+    let shown = found
+        .iter()
+        .find(|s| s.id == a.id)
+        .expect("answered: shown");
     assert_eq!(shown.answer, "Gebruik de MVI-criteria van PIANOo.");
     assert_eq!(shown.text, text);
 }
@@ -439,13 +484,19 @@ async fn the_history_records_the_client_and_whom_it_acted_for() {
         .into_inner();
     let history = app
         .questions
-        .get_question_history(with_token(proto::GetQuestionHistoryRequest { id: q.id }, TRIAGE))
+        .get_question_history(with_token(
+            proto::GetQuestionHistoryRequest { id: q.id },
+            TRIAGE,
+        ))
         .await
         .unwrap()
         .into_inner()
         .events;
     let first = &history[0];
-    assert_eq!(first.actor, "portal-a", "the token's client, not the request's word");
+    assert_eq!(
+        first.actor, "portal-a",
+        "the token's client, not the request's word"
+    );
     assert_eq!(first.on_behalf_of, "jan@zwolle.nl");
 }
 
@@ -490,14 +541,20 @@ async fn a_client_over_its_rate_is_told_to_retry_later_while_others_go_on() {
     };
     let mut refused = None;
     for _ in 0..10 {
-        if let Err(s) = client.classify_question(with_token(classify(), PORTAL_A)).await {
+        if let Err(s) = client
+            .classify_question(with_token(classify(), PORTAL_A))
+            .await
+        {
             refused = Some(s);
             break;
         }
     }
     let refused = refused.expect("a portal allowed 3 calls a second is refused within 10");
     assert_eq!(refused.code(), Code::ResourceExhausted);
-    assert!(refused.message().contains("3 calls a second"), "{refused:?}");
+    assert!(
+        refused.message().contains("3 calls a second"),
+        "{refused:?}"
+    );
     assert!(refused.metadata().get("grpc-retry-pushback-ms").is_some());
     client
         .classify_question(with_token(classify(), PORTAL_B))

@@ -190,13 +190,7 @@ impl Clients {
                 .entry(&e.name)
                 .or_insert_with(|| Arc::from(e.name.as_str()))
                 .clone();
-            out.push((
-                hash,
-                Principal {
-                    name,
-                    role: e.role,
-                },
-            ));
+            out.push((hash, Principal { name, role: e.role }));
         }
         Ok(Clients { entries: out })
     }
@@ -354,11 +348,8 @@ mod tests {
 
     #[test]
     fn mistakes_in_the_client_list_are_refused_with_what_to_fix() {
-        let err = Clients::new(&[
-            entry("a", Role::Portal, "x"),
-            entry("a", Role::Admin, "y"),
-        ])
-        .unwrap_err();
+        let err = Clients::new(&[entry("a", Role::Portal, "x"), entry("a", Role::Admin, "y")])
+            .unwrap_err();
         assert!(matches!(err, ClientsError::RoleConflict { .. }), "{err}");
         let err = Clients::new(&[entry("a", Role::Portal, "x"), entry("b", Role::Portal, "x")])
             .unwrap_err();
@@ -387,7 +378,10 @@ mod tests {
             Clients::new(&[entry("a", Role::Admin, "x")]).unwrap(),
             &RateLimits::default(),
         ));
-        assert!(held.clients.is_empty(), "a call in flight keeps what it read");
+        assert!(
+            held.clients.is_empty(),
+            "a call in flight keeps what it read"
+        );
         assert!(registry.load().clients.authenticate("x").is_some());
     }
 }

@@ -108,16 +108,13 @@ impl Limiter {
 
     /// Counts a call of `who`; refused when it is over its role's rate.
     pub fn check(&self, who: &Principal) -> Result<(), RateLimited> {
-        let index = Role::ALL
-            .iter()
-            .position(|r| *r == who.role)
-            .unwrap_or(0);
-        self.by_role[index].check_key(&who.name).map_err(|not_until| {
-            RateLimited {
+        let index = Role::ALL.iter().position(|r| *r == who.role).unwrap_or(0);
+        self.by_role[index]
+            .check_key(&who.name)
+            .map_err(|not_until| RateLimited {
                 per_second: self.limits.of(who.role),
                 retry_after: not_until.wait_time_from(self.clock.now()),
-            }
-        })
+            })
     }
 }
 

@@ -171,10 +171,9 @@ impl Refusal {
             Refusal::Status(s) => s.into_http(),
             Refusal::Rate(s, retry_ms) => {
                 let mut response = s.into_http::<R>();
-                response.headers_mut().insert(
-                    "grpc-retry-pushback-ms",
-                    http::HeaderValue::from(retry_ms),
-                );
+                response
+                    .headers_mut()
+                    .insert("grpc-retry-pushback-ms", http::HeaderValue::from(retry_ms));
                 response
             }
         }
@@ -281,7 +280,9 @@ fn bearer(headers: &http::HeaderMap) -> Bearer<'_> {
         return Bearer::Malformed;
     };
     match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Bearer::Token(token.trim())
         }
         _ => Bearer::Malformed,
@@ -343,7 +344,9 @@ impl Caller {
         if self.sees(&q) {
             Ok(q)
         } else {
-            Err(from_service(ServiceError::Store(StoreError::NotFound(q.id))))
+            Err(from_service(ServiceError::Store(StoreError::NotFound(
+                q.id,
+            ))))
         }
     }
 

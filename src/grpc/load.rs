@@ -4,10 +4,10 @@
 //! a retry hint) instead of queueing behind the others until every caller
 //! times out.
 
-use std::future::Future;
-use std::pin::Pin;
 use crate::service::LockExt;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -140,14 +140,17 @@ pub struct Watchers {
     places: Arc<Semaphore>,
     limit: usize,
     per_client: usize,
-    open: Arc<Mutex<HashMap<String, usize>>>,
+    open: OpenPerClient,
 }
+
+/// Open streams per client name.
+type OpenPerClient = Arc<Mutex<HashMap<String, usize>>>;
 
 /// A stream's place, given back when the stream ends.
 #[derive(Debug)]
 pub struct WatchPlace {
     _server: OwnedSemaphorePermit,
-    client: Option<(Arc<Mutex<HashMap<String, usize>>>, String)>,
+    client: Option<(OpenPerClient, String)>,
 }
 
 impl Drop for WatchPlace {
@@ -238,7 +241,10 @@ mod tests {
         let _a2 = watchers.join(Some("portal-a")).unwrap();
         let refused = watchers.join(Some("portal-a")).unwrap_err();
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
-        assert!(refused.message().contains("client `portal-a`"), "{refused:?}");
+        assert!(
+            refused.message().contains("client `portal-a`"),
+            "{refused:?}"
+        );
         let _b = watchers.join(Some("portal-b")).unwrap();
         drop(a);
         assert!(watchers.join(Some("portal-a")).is_ok());

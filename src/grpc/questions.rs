@@ -290,11 +290,7 @@ impl QuestionService for Api {
         let service = self.service.clone();
         let found = blocking(move || service.find_similar(text.as_ref(), like, limit)).await?;
         Ok(Response::new(proto::FindSimilarQuestionsResponse {
-            similar: caller
-                .similar(found)
-                .iter()
-                .map(convert::similar)
-                .collect(),
+            similar: caller.similar(found).iter().map(convert::similar).collect(),
         }))
     }
 
@@ -402,8 +398,7 @@ impl QuestionService for Api {
         &self,
         request: tonic::Request<proto::WaitForAskerRequest>,
     ) -> Reply<proto::Question> {
-        self.act(&request, || Ok(Lifecycle::WaitForAsker))
-            .await
+        self.act(&request, || Ok(Lifecycle::WaitForAsker)).await
     }
 
     #[instrument(skip_all, fields(method = "ResumeQuestion", question = tracing::field::Empty))]
