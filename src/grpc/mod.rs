@@ -14,6 +14,7 @@ mod limits;
 mod load;
 mod questions;
 mod status;
+pub mod tls;
 mod triage;
 mod watch;
 
@@ -110,6 +111,9 @@ pub struct ServerOptions {
     /// Open `WatchEvents` streams; more are refused RESOURCE_EXHAUSTED.
     /// Default [`MAX_WATCHERS`].
     pub max_watchers: usize,
+    /// Serve TLS (mTLS with a client CA) with these files; plain text
+    /// when `None`. The TLS handshake gets `first_request_timeout` too.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 impl Default for ServerOptions {
@@ -120,6 +124,7 @@ impl Default for ServerOptions {
             first_request_timeout: FIRST_REQUEST_TIMEOUT,
             max_in_flight: MAX_IN_FLIGHT,
             max_watchers: MAX_WATCHERS,
+            tls: None,
         }
     }
 }
@@ -136,6 +141,9 @@ pub enum ServeError {
     /// A CORS origin is not a valid header value.
     #[error("CORS origin `{0}` is not valid: give origins like https://dashboard.example.nl")]
     Origin(String),
+    /// The TLS files cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The final flush failed.
     #[error("flushing the store at shutdown failed: {0}")]
     Flush(#[from] StoreError),
@@ -203,9 +211,15 @@ pub async fn serve(
         let _ = fired_tx.send(());
     };
 
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(files) = &options.tls {
+        // A client that connects and never finishes the handshake is
+        // dropped like a silent one.
+        builder = builder.tls_config(files.load()?.timeout(options.first_request_timeout))?;
+    }
     // TCP_NODELAY and TCP keep-alive are set by `conn::Incoming`: tonic
     // ignores its own settings for them with `serve_with_incoming*`.
-    let server = tonic::transport::Server::builder()
+    let server = builder
         .accept_http1(true)
         .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))
