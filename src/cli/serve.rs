@@ -42,6 +42,15 @@ pub struct ServeArgs {
     /// question. Off by default; a warning is logged at start.
     #[arg(long, env = "KICER_INSECURE")]
     pub insecure: bool,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "KICER_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM, not encrypted).
+    #[arg(long, env = "KICER_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mTLS.
+    #[arg(long, env = "KICER_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Runs the server until a shutdown signal.
@@ -55,9 +64,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             log_format: args.log_format,
             cache_mb: args.cache_mb,
             insecure: args.insecure,
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+            tls_client_ca: args.tls_client_ca,
         },
     )?;
     telemetry::init(config.log_format);
+    // Checked before the store opens: a wrong TLS file stops the start
+    // here, with the file named, not at the first connection.
+    if let Some(files) = &config.tls {
+        files.load()?;
+    }
     if config.insecure && !config.listen.ip().is_loopback() {
         tracing::warn!(
             listen = %config.listen,
@@ -108,9 +125,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         // stdout (a supervisor that stopped reading) must not stop the
         // server, so write errors are ignored.
         let mut out = std::io::stdout().lock();
+        // The TLS mark comes after the address, which is word 4.
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|files| format!(" ({})", files.mode()))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "kicer listening on {address} (gRPC, gRPC-Web, health, reflection)"
+            "kicer listening on {address}{tls} (gRPC, gRPC-Web, health, reflection)"
         );
         let _ = writeln!(
             out,
@@ -130,6 +153,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             ServerOptions {
                 drain_timeout: config.drain_timeout,
                 cors_origins: config.cors_origins.clone(),
+                tls: config.tls.clone(),
                 ..ServerOptions::default()
             },
         )
