@@ -14,14 +14,17 @@
 //! without a request; [`FirstRequestLayer`] tells it when one arrives.
 //!
 //! With TLS, tonic wraps each [`Guarded`] socket in a TLS stream, and the
-//! request extensions then hold `TlsConnectInfo<Connection>` instead of a
-//! [`Connection`]; [`FirstRequest`] looks for both, or under TLS no
-//! request would count and every connection would be closed at its
-//! deadline (and `Request::remote_addr` would be `None`). The deadline
-//! also bounds the handshake: reads fail once it passes, and tonic's
-//! handshake timeout is set to the same. `Request::peer_certs` stays
-//! `None`, as tonic only looks for `TlsConnectInfo<TcpConnectInfo>`; a
-//! client certificate is in `TlsConnectInfo<Connection>`.
+//! connect info becomes `TlsConnectInfo<Connection>`. tonic 0.14.9 puts
+//! that and the inner [`Connection`] into the request extensions
+//! (`transport/server/service/io.rs`); [`FirstRequest`] still looks for
+//! both, because were the inner one missing, no request under TLS would
+//! count, every TLS connection would be closed at its deadline and
+//! `Request::remote_addr` would be `None` (`tests/tls.rs` keeps a TLS
+//! watch open past the deadline). The deadline also bounds the
+//! handshake: reads fail once it passes, and tonic's handshake timeout
+//! is set to the same. `Request::peer_certs` stays `None`, as tonic only
+//! looks for `TlsConnectInfo<TcpConnectInfo>`; a client's certificate is
+//! in `TlsConnectInfo<Connection>`.
 
 use std::future::Future;
 use std::io;

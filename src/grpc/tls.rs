@@ -32,14 +32,14 @@ pub struct TlsFiles {
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// A file cannot be read.
-    #[error("cannot read the TLS {what} {path}: {source}: check the path (--tls-cert, --tls-key, --tls-client-ca or the [tls] table) and that kicer may read the file")]
+    #[error("cannot read the TLS {what} {path}: {error}: check the path (--tls-cert, --tls-key, --tls-client-ca or the [tls] table) and that kicer may read the file")]
     Read {
         /// Which file: "certificate", "key" or "client CA".
         what: &'static str,
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message shows it once, here).
+        error: std::io::Error,
     },
     /// A certificate file holds no PEM certificate.
     #[error("the TLS {what} {path} is not a PEM certificate: it needs a `-----BEGIN CERTIFICATE-----` block{hint}")]
@@ -61,7 +61,7 @@ pub enum TlsError {
     },
     /// rustls refused the certificate and key (damaged PEM, a key that
     /// does not belong to the certificate, an unsupported algorithm).
-    #[error("the TLS certificate {cert} and key {key} cannot be used: {reason}: give the key the certificate was issued for (compare `openssl x509 -noout -pubkey -in CERT` with `openssl pkey -pubout -in KEY`)")]
+    #[error("the TLS certificate {cert} and key {key} cannot be used together: {reason}: check that the certificate file holds a valid certificate chain and that the key is the one it was issued for (compare `openssl x509 -noout -pubkey -in CERT` with `openssl pkey -pubout -in KEY`)")]
     Identity {
         /// The certificate file.
         cert: PathBuf,
@@ -135,10 +135,10 @@ impl TlsFiles {
 }
 
 fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|error| TlsError::Read {
         what,
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -194,17 +194,31 @@ fn rustls_accepts(config: ServerTlsConfig) -> Result<(), String> {
     Server::builder()
         .tls_config(config)
         .map(drop)
-        .map_err(|e| causes(&e))
+        .map_err(|e| transport_reason(&e))
 }
 
-/// An error and its sources, joined: tonic's transport errors say only
-/// "transport error" themselves.
-pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
+/// What a tonic transport error is about: its sources, joined, since its
+/// own message is only "transport error".
+pub(crate) fn transport_reason(error: &tonic::transport::Error) -> String {
+    use std::error::Error;
+    match error.source() {
+        Some(source) => with_causes(source.to_string(), source.source()),
+        None => error.to_string(),
+    }
+}
+
+/// `text` followed by `source` and its sources.
+pub(crate) fn with_causes(
+    mut text: String,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        // Some errors repeat their source in their own message.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text

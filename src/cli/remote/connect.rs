@@ -4,7 +4,7 @@
 //! carries.
 
 use super::Remote;
-use crate::grpc::tls::{causes, has_pem_block, CERTIFICATE_BLOCK, KEY_BLOCKS};
+use crate::grpc::tls::{has_pem_block, transport_reason, CERTIFICATE_BLOCK, KEY_BLOCKS};
 use std::path::{Path, PathBuf};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
@@ -55,14 +55,14 @@ pub enum ConnectError {
     #[error("a client certificate needs its key: give both --client-cert and --client-key (KICER_CLIENT_CERT, KICER_CLIENT_KEY)")]
     ClientPair,
     /// A PEM file cannot be read.
-    #[error("cannot read the {what} {path}: {source}: check the path")]
+    #[error("cannot read the {what} {path}: {error}: check the path")]
     Read {
         /// Which option's file.
         what: &'static str,
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message shows it once, here).
+        error: std::io::Error,
     },
     /// A PEM file holds no block of the right kind.
     #[error("the {what} {path} is not {expected}: give the PEM file (it has a `-----BEGIN ...-----` line)")]
@@ -100,12 +100,20 @@ pub enum ConnectError {
 }
 
 /// What to check when an `https://` server cannot be reached.
-const TLS_HINT: &str = "; TLS: is `kicer serve` running there with --tls-cert, and does --ca-cert \
-     (KICER_CA_CERT) name the CA that signed its certificate? (without --ca-cert the system's CAs \
-     are trusted; a server that requires client certificates also needs --client-cert and --client-key)";
+const TLS_HINT: &str = "; is `kicer serve` running there with --tls-cert? If its certificate \
+     was refused: does --ca-cert (KICER_CA_CERT) name the CA that signed it (without --ca-cert \
+     the system's CAs are trusted), and is the URL's host a name the certificate is for? A server \
+     started with --tls-client-ca also needs --client-cert and --client-key";
 /// What to check when an `http://` server cannot be reached.
 const PLAIN_HINT: &str = "; is `kicer serve` running there? (set --server or KICER_SERVER; \
      a server started with --tls-cert needs https://)";
+
+/// What to check when the connection breaks during a call: with TLS 1.3
+/// a server that refuses the client's certificate says so only after
+/// the handshake, and a plain-text client on a TLS port gets garbage.
+pub(super) const BROKEN_HINT: &str = "; the connection to the server failed: a server started \
+     with --tls-cert needs an https:// URL, and one started with --tls-client-ca needs \
+     --client-cert and --client-key with a certificate signed by its client CA";
 
 impl Remote {
     /// Connects to the server, with TLS for an `https://` URL, and
@@ -119,7 +127,7 @@ impl Remote {
             .await
             .map_err(|e| ConnectError::Unreachable {
                 url: self.server.clone(),
-                reason: causes(&e),
+                reason: transport_reason(&e),
                 hint: if tls { TLS_HINT } else { PLAIN_HINT },
             })?;
         Ok(InterceptedService::new(channel, bearer))
@@ -152,7 +160,7 @@ impl Remote {
                     .tls_config(self.client_tls()?)
                     .map_err(|e| ConnectError::TlsSetup {
                         url: url.clone(),
-                        reason: causes(&e),
+                        reason: transport_reason(&e),
                     })
             }
             Some("http") => {
@@ -200,10 +208,10 @@ impl Remote {
 /// Reads a PEM file given on the command line and checks it holds one of
 /// `blocks`, so a wrong file is named rather than failing the handshake.
 fn read_pem(path: &Path, what: &'static str, blocks: &[&str]) -> Result<Vec<u8>, ConnectError> {
-    let pem = std::fs::read(path).map_err(|source| ConnectError::Read {
+    let pem = std::fs::read(path).map_err(|error| ConnectError::Read {
         what,
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     if !has_pem_block(&pem, blocks) {
         return Err(ConnectError::NotPem {

@@ -240,7 +240,18 @@ impl Session {
 
 /// A gRPC error as the message the user reads.
 fn failure(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+    let text = format!("{:?}: {}", status.code(), status.message());
+    match std::error::Error::source(&status) {
+        // Only a call that failed on this side has a source: the
+        // connection broke (a TLS alert, the wrong protocol), and tonic's
+        // message alone is "transport error".
+        Some(source) => anyhow::anyhow!(
+            "{}{}",
+            crate::grpc::tls::with_causes(text, Some(source)),
+            connect::BROKEN_HINT
+        ),
+        None => anyhow::anyhow!(text),
+    }
 }
 
 /// The message of a reply, or its error as the message the user reads.
