@@ -3,6 +3,7 @@
 //! override the file, and command-line flags override everything.
 
 use crate::auth::{ClientEntry, Clients, RateLimits};
+use crate::grpc::tls::TlsFiles;
 use crate::learn::LearnSettings;
 use crate::service::{ReuseSettings, RoutingPolicy};
 use serde::Deserialize;
@@ -61,6 +62,21 @@ pub struct FileConfig {
     pub rate_limits: Option<RateLimits>,
     /// Open `WatchEvents` streams one client may hold.
     pub max_watchers_per_client: Option<usize>,
+    /// The `[tls]` table.
+    pub tls: Option<TlsTable>,
+}
+
+/// The `[tls]` table of the config file: PEM files, as the
+/// `--tls-*` flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsTable {
+    /// The server's certificate chain.
+    pub cert: Option<PathBuf>,
+    /// Its private key.
+    pub key: Option<PathBuf>,
+    /// The CA client certificates must chain to (mTLS).
+    pub client_ca: Option<PathBuf>,
 }
 
 /// What the command line (flags and environment) said; `None` = not given.
@@ -79,6 +95,12 @@ pub struct Overrides {
     /// `--insecure` / `KICER_INSECURE`: listen beyond loopback although
     /// no client is configured, so anyone who reaches the port may call.
     pub insecure: bool,
+    /// `--tls-cert` / `KICER_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key` / `KICER_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-client-ca` / `KICER_TLS_CLIENT_CA`.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// The resolved settings.
@@ -114,6 +136,8 @@ pub struct ServeConfig {
     pub learning: LearnSettings,
     /// Reuse knobs.
     pub reuse: ReuseSettings,
+    /// TLS files; plain text when `None`.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Why the settings cannot be used.
@@ -182,6 +206,12 @@ impl ServeConfig {
                 "cache_mb must be at least 1 (sled needs a page cache)".into(),
             ));
         }
+        let file_tls = from_file.tls.unwrap_or_default();
+        let tls = tls_files(TlsTable {
+            cert: cli.tls_cert.or(file_tls.cert),
+            key: cli.tls_key.or(file_tls.key),
+            client_ca: cli.tls_client_ca.or(file_tls.client_ca),
+        })?;
         Ok(ServeConfig {
             listen,
             data_dir: cli
@@ -200,6 +230,7 @@ impl ServeConfig {
             routing,
             learning,
             reuse,
+            tls,
         })
     }
 }
@@ -255,6 +286,35 @@ fn check_exposure(
          (127.0.0.1:50051), or start with --insecure (KICER_INSECURE=true) to accept that risk \
          on a network you trust"
     )))
+}
+
+/// The TLS files given (each from the command line or else the file): a
+/// certificate and its key come together, and a client CA needs them.
+fn tls_files(given: TlsTable) -> Result<Option<TlsFiles>, ConfigError> {
+    let client_ca = given.client_ca;
+    match (given.cert, given.key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert,
+            key,
+            client_ca,
+        })),
+        (Some(_), None) => Err(ConfigError::Value(
+            "a TLS certificate needs its private key: give --tls-key FILE \
+             (KICER_TLS_KEY, or `key` in the [tls] table)"
+                .into(),
+        )),
+        (None, Some(_)) => Err(ConfigError::Value(
+            "a TLS key needs its certificate: give --tls-cert FILE \
+             (KICER_TLS_CERT, or `cert` in the [tls] table)"
+                .into(),
+        )),
+        (None, None) if client_ca.is_some() => Err(ConfigError::Value(
+            "--tls-client-ca (client certificates) works only over TLS: \
+             also give --tls-cert FILE and --tls-key FILE"
+                .into(),
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
 fn load(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -437,5 +497,48 @@ mod tests {
         std::fs::write(&path, "listen = \"nowhere\"\n").unwrap();
         let err = ServeConfig::resolve(Some(&path), Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("IP:PORT"), "{err}");
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kicer.toml");
+        std::fs::write(
+            &path,
+            "[tls]\ncert = \"/etc/kicer/cert.pem\"\nkey = \"/etc/kicer/key.pem\"\n",
+        )
+        .unwrap();
+        let c = ServeConfig::resolve(
+            Some(&path),
+            Overrides {
+                tls_cert: Some("/tmp/other.pem".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/tmp/other.pem"));
+        assert_eq!(tls.key, PathBuf::from("/etc/kicer/key.pem"));
+        assert_eq!(tls.client_ca, None);
+        assert!(ServeConfig::resolve(None, Overrides::default())
+            .unwrap()
+            .tls
+            .is_none());
+        let only = |o: Overrides| ServeConfig::resolve(None, o).unwrap_err().to_string();
+        let err = only(Overrides {
+            tls_cert: Some("c.pem".into()),
+            ..Overrides::default()
+        });
+        assert!(err.contains("--tls-key"), "{err}");
+        let err = only(Overrides {
+            tls_key: Some("k.pem".into()),
+            ..Overrides::default()
+        });
+        assert!(err.contains("--tls-cert"), "{err}");
+        let err = only(Overrides {
+            tls_client_ca: Some("ca.pem".into()),
+            ..Overrides::default()
+        });
+        assert!(err.contains("only over TLS"), "{err}");
     }
 }

@@ -45,6 +45,15 @@ pub struct ServeArgs {
     /// clients are configured.
     #[arg(long, env = "KICER_INSECURE")]
     pub insecure: bool,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "KICER_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM, not encrypted).
+    #[arg(long, env = "KICER_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mTLS.
+    #[arg(long, env = "KICER_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Runs the server until a shutdown signal.
@@ -59,13 +68,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             log_format: args.log_format,
             cache_mb: args.cache_mb,
             insecure: args.insecure,
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+            tls_client_ca: args.tls_client_ca,
         },
     )?;
     telemetry::init(config.log_format);
+    // Checked before the store opens: a wrong TLS file stops the start
+    // here, with the file named, not at the first connection.
+    if let Some(files) = &config.tls {
+        files.load()?;
+    }
     if config.clients.is_empty() && !config.listen.ip().is_loopback() {
         tracing::warn!(
             listen = %config.listen,
             "--insecure: listening beyond loopback with no clients configured; anyone who can reach this port can read and change every question"
+        );
+    }
+    if !config.clients.is_empty() && config.tls.is_none() && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "bearer tokens travel in clear text without TLS: give --tls-cert and --tls-key, or terminate TLS in a proxy on this machine"
         );
     }
     let access = Arc::new(Registry::new(Access::new(
@@ -123,9 +146,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         // stdout (a supervisor that stopped reading) must not stop the
         // server, so write errors are ignored.
         let mut out = std::io::stdout().lock();
+        // The TLS mark comes after the address, which is word 4.
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|files| format!(" ({})", files.mode()))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "kicer listening on {address} (gRPC, gRPC-Web, health, reflection)"
+            "kicer listening on {address}{tls} (gRPC, gRPC-Web, health, reflection)"
         );
         let _ = writeln!(
             out,
@@ -148,6 +177,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 cors_origins: config.cors_origins.clone(),
                 max_watchers_per_client: config.max_watchers_per_client,
                 access,
+                tls: config.tls.clone(),
                 ..ServerOptions::default()
             },
         )

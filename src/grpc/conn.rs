@@ -12,6 +12,19 @@
 //! socket in a [`Guarded`] that fails its reads once
 //! [`ServerOptions::first_request_timeout`](super::ServerOptions) has passed
 //! without a request; [`FirstRequestLayer`] tells it when one arrives.
+//!
+//! With TLS, tonic wraps each [`Guarded`] socket in a TLS stream, and the
+//! connect info becomes `TlsConnectInfo<Connection>`. tonic 0.14.9 puts
+//! that and the inner [`Connection`] into the request extensions
+//! (`transport/server/service/io.rs`); [`FirstRequest`] still looks for
+//! both, because were the inner one missing, no request under TLS would
+//! count, every TLS connection would be closed at its deadline and
+//! `Request::remote_addr` would be `None` (`tests/tls.rs` keeps a TLS
+//! watch open past the deadline). The deadline also bounds the
+//! handshake: reads fail once it passes, and tonic's handshake timeout
+//! is set to the same. `Request::peer_certs` stays `None`, as tonic only
+//! looks for `TlsConnectInfo<TcpConnectInfo>`; a client's certificate is
+//! in `TlsConnectInfo<Connection>`.
 
 use std::future::Future;
 use std::io;
@@ -26,7 +39,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 use tokio_stream::Stream;
 use tonic::codegen::Service;
-use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
+use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming, TlsConnectInfo};
 
 /// Idle time before the kernel sends the first TCP keep-alive probe. HTTP/2
 /// connections are watched by HTTP/2 pings; this covers gRPC-Web over
@@ -247,8 +260,8 @@ impl Connected for Guarded {
     }
 }
 
-/// Marks the connection of every request as having sent one, and puts
-/// tonic's own [`TcpConnectInfo`] into the request so
+/// Marks the connection of every request (plain or TLS) as having sent
+/// one, and puts tonic's own [`TcpConnectInfo`] into the request so
 /// `Request::remote_addr` keeps working.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct FirstRequestLayer;
@@ -280,7 +293,13 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> S::Future {
-        if let Some(c) = request.extensions().get::<Connection>() {
+        let extensions = request.extensions();
+        let connection = extensions.get::<Connection>().or_else(|| {
+            extensions
+                .get::<TlsConnectInfo<Connection>>()
+                .map(TlsConnectInfo::get_ref)
+        });
+        if let Some(c) = connection {
             c.seen.store(true, Ordering::Release);
             let tcp = c.tcp.clone();
             request.extensions_mut().insert(tcp);

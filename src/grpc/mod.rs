@@ -15,6 +15,7 @@ mod limits;
 mod load;
 mod questions;
 mod status;
+pub mod tls;
 mod triage;
 mod watch;
 
@@ -131,6 +132,9 @@ pub struct ServerOptions {
     /// deadline with `grpc-timeout`; tonic honours both). Default
     /// [`REQUEST_TIMEOUT`].
     pub request_timeout: Duration,
+    /// Serve TLS (mTLS with a client CA) with these files; plain text
+    /// when `None`. The TLS handshake gets `first_request_timeout` too.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 impl Default for ServerOptions {
@@ -144,6 +148,7 @@ impl Default for ServerOptions {
             max_watchers_per_client: MAX_WATCHERS_PER_CLIENT,
             access: Arc::default(),
             request_timeout: REQUEST_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -160,6 +165,9 @@ pub enum ServeError {
     /// A CORS origin is not a valid header value.
     #[error("CORS origin `{0}` is not valid: give origins like https://dashboard.example.nl")]
     Origin(String),
+    /// The TLS files cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The final flush failed.
     #[error("flushing the store at shutdown failed: {0}")]
     Flush(#[from] StoreError),
@@ -227,9 +235,15 @@ pub async fn serve(
         let _ = fired_tx.send(());
     };
 
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(files) = &options.tls {
+        // A client that connects and never finishes the handshake is
+        // dropped like a silent one.
+        builder = builder.tls_config(files.load()?.timeout(options.first_request_timeout))?;
+    }
     // TCP_NODELAY and TCP keep-alive are set by `conn::Incoming`: tonic
     // ignores its own settings for them with `serve_with_incoming*`.
-    let server = tonic::transport::Server::builder()
+    let server = builder
         .accept_http1(true)
         .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))

@@ -191,12 +191,23 @@ pub struct BinaryApp {
 /// Starts `kicer serve --listen 127.0.0.1:0 --data-dir DIR` and reads the
 /// address it prints.
 pub fn spawn_binary(data_dir: &Path) -> BinaryApp {
+    spawn_binary_with(data_dir, &[])
+}
+
+/// [`spawn_binary`] with more `kicer serve` options; with `--tls-cert`
+/// the URL is `https://localhost:PORT` (the name test certificates are
+/// made for).
+pub fn spawn_binary_with(data_dir: &Path, extra_args: &[&str]) -> BinaryApp {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kicer"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(extra_args)
         .env_remove("KICER_CONFIG")
         .env_remove("KICER_TAXONOMY")
         .env_remove("KICER_LISTEN")
+        .env_remove("KICER_TLS_CERT")
+        .env_remove("KICER_TLS_KEY")
+        .env_remove("KICER_TLS_CLIENT_CA")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -211,9 +222,15 @@ pub fn spawn_binary(data_dir: &Path) -> BinaryApp {
         .nth(3)
         .unwrap_or_else(|| panic!("no address in `{first}`"))
         .to_string();
+    let url = if extra_args.contains(&"--tls-cert") {
+        let port = address.rsplit(':').next().unwrap_or_default();
+        format!("https://localhost:{port}")
+    } else {
+        format!("http://{address}")
+    };
     BinaryApp {
         child,
-        url: format!("http://{address}"),
+        url,
         data_dir: data_dir.to_path_buf(),
     }
 }

@@ -28,6 +28,7 @@ macro_rules! change_command {
     };
 }
 
+mod connect;
 pub mod directory;
 pub mod insights;
 mod json;
@@ -50,12 +51,14 @@ use crate::grpc::proto::question_service_client::QuestionServiceClient;
 use crate::grpc::proto::triage_service_client::TriageServiceClient;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use tonic::transport::Channel;
+use connect::Link;
+use std::path::PathBuf;
 
-/// Where the server is and who is acting.
+/// Where the server is, how to reach it and who is acting.
 #[derive(Debug, Clone, Args)]
 pub struct Remote {
-    /// URL of the kicer server.
+    /// URL of the kicer server: http://HOST:PORT, or https://HOST:PORT
+    /// for a server with TLS.
     #[arg(
         long,
         env = "KICER_SERVER",
@@ -69,6 +72,21 @@ pub struct Remote {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// With https://: trust this CA certificate (PEM) instead of the
+    /// system's CAs.
+    #[arg(long, env = "KICER_CA_CERT", value_name = "FILE", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// With https://: present this client certificate (PEM) to a server
+    /// that requires one (mTLS); needs --client-key.
+    #[arg(long, env = "KICER_CLIENT_CERT", value_name = "FILE", global = true)]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM).
+    #[arg(long, env = "KICER_CLIENT_KEY", value_name = "FILE", global = true)]
+    pub client_key: Option<PathBuf>,
+    /// Bearer token sent with every call (`authorization: Bearer TOKEN`).
+    /// It travels in clear text over http://: use https://.
+    #[arg(long, env = "KICER_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
 }
 
 impl Remote {
@@ -77,21 +95,6 @@ impl Remote {
             .clone()
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_default()
-    }
-
-    async fn channel(&self) -> anyhow::Result<Channel> {
-        let endpoint = Channel::from_shared(self.server.clone()).with_context(|| {
-            format!(
-                "`{}` is not a server URL: use e.g. http://127.0.0.1:50051",
-                self.server
-            )
-        })?;
-        endpoint.connect().await.with_context(|| {
-            format!(
-                "cannot reach kicer at {}: is `kicer serve` running there? (set --server or KICER_SERVER)",
-                self.server
-            )
-        })
     }
 }
 
@@ -205,10 +208,10 @@ pub enum RemoteCommand {
 /// A connection to the server: a client per service, who acts, and which
 /// form the output takes.
 struct Session {
-    questions: QuestionServiceClient<Channel>,
-    triage: TriageServiceClient<Channel>,
-    directory: DirectoryServiceClient<Channel>,
-    insights: InsightsServiceClient<Channel>,
+    questions: QuestionServiceClient<Link>,
+    triage: TriageServiceClient<Link>,
+    directory: DirectoryServiceClient<Link>,
+    insights: InsightsServiceClient<Link>,
     actor: String,
     json: bool,
     server: String,
@@ -216,7 +219,7 @@ struct Session {
 
 impl Session {
     async fn open(remote: &Remote) -> anyhow::Result<Session> {
-        let channel = remote.channel().await?;
+        let channel = remote.connect().await?;
         Ok(Session {
             questions: QuestionServiceClient::new(channel.clone()),
             triage: TriageServiceClient::new(channel.clone()),
@@ -237,7 +240,18 @@ impl Session {
 
 /// A gRPC error as the message the user reads.
 fn failure(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+    let text = format!("{:?}: {}", status.code(), status.message());
+    match std::error::Error::source(&status) {
+        // Only a call that failed on this side has a source: the
+        // connection broke (a TLS alert, the wrong protocol), and tonic's
+        // message alone is "transport error".
+        Some(source) => anyhow::anyhow!(
+            "{}{}",
+            crate::grpc::tls::with_causes(text, Some(source)),
+            connect::BROKEN_HINT
+        ),
+        None => anyhow::anyhow!(text),
+    }
 }
 
 /// The message of a reply, or its error as the message the user reads.
