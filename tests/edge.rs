@@ -529,3 +529,37 @@ async fn watch_streams_beyond_the_limit_are_refused_until_one_closes() {
     }
     app.shutdown().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_call_whose_deadline_passes_is_answered_at_the_deadline() {
+    let mut app = spawn_app().await;
+    // An import of 2,000 experts rebuilds the index: far longer than 20 ms.
+    let experts: Vec<proto::Expert> = (0..2_000)
+        .map(|i| proto::Expert {
+            id: format!("expert-{i}"),
+            name: format!("Expert {i}"),
+            themes: vec!["procurement".into()],
+            expertise: (0..20)
+                .map(|t| proto::WeightedTerm {
+                    term: format!("onderwerp{i}x{t}"),
+                    weight: 1.0,
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    let mut request = tonic::Request::new(proto::ImportExpertsRequest { experts });
+    request.set_timeout(Duration::from_millis(20));
+    let start = std::time::Instant::now();
+    let err = app
+        .directory
+        .import_experts(request)
+        .await
+        .expect_err("the deadline passes first");
+    let took = start.elapsed();
+    assert_eq!(err.code(), Code::Cancelled, "{err:?}");
+    assert!(err.message().contains("Timeout"), "{err:?}");
+    assert!(took < Duration::from_millis(500), "answered after {took:?}");
+    health_check(&app).await;
+    app.shutdown().await.expect("clean stop");
+}
