@@ -381,3 +381,54 @@ fn text_stored_before_the_input_rules_is_shown_escaped_in_every_view() {
         stdout(&json)
     );
 }
+
+#[test]
+fn token_create_prints_a_token_and_the_block_that_admits_it() {
+    let out = kicer(&[
+        "token",
+        "create",
+        "--name",
+        "portal-zwolle",
+        "--role",
+        "portal",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let (token, block) = text.split_once('\n').expect("token on the first line");
+    assert!(
+        token.starts_with("kicer_") && token.len() >= 6 + 64,
+        "{token}"
+    );
+    #[derive(serde::Deserialize)]
+    struct File {
+        clients: Vec<kicer::auth::ClientEntry>,
+    }
+    let file: File = toml::from_str(block).expect("a TOML block to paste");
+    let clients = kicer::auth::Clients::new(&file.clients).unwrap();
+    let who = clients
+        .authenticate(token)
+        .expect("the block admits the token");
+    assert_eq!(who.name(), "portal-zwolle");
+    assert_eq!(who.role(), kicer::auth::Role::Portal);
+    assert!(stderr(&out).contains("SIGHUP"), "{}", stderr(&out));
+    let again = kicer(&[
+        "token",
+        "create",
+        "--name",
+        "portal-zwolle",
+        "--role",
+        "portal",
+    ]);
+    assert_ne!(
+        stdout(&again).lines().next(),
+        Some(token),
+        "every token is new"
+    );
+
+    let bad = kicer(&["token", "create", "--name", "has space", "--role", "portal"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("letters, digits"), "{}", stderr(&bad));
+    let bad = kicer(&["token", "create", "--name", "x", "--role", "boss"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("portal"), "{}", stderr(&bad));
+}
