@@ -1,10 +1,15 @@
 //! Synthetic data for benchmarks and load tests: experts drawn from the
-//! taxonomy's own vocabulary, reproducible from a seed.
+//! taxonomy's own vocabulary, reproducible from a seed (question texts in
+//! [`questions`]).
 //!
 //! Real expert directories are small and private; benchmarks need ten
 //! thousand experts whose terms overlap the way real ones do (many people
 //! know about `afval`, few about `rubbergranulaat`), so terms are drawn
 //! from the taxonomy with a skew towards the first terms of each theme.
+
+pub mod questions;
+
+pub use questions::{GeneratedQuestion, Questions};
 
 use crate::domain::{Category, Expert, ExpertRecord, Expertise, OrganizationType, Province};
 use crate::taxonomy::Taxonomy;
