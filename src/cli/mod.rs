@@ -146,7 +146,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Classify(args) => classify(args, json),
         Command::Eval(args) => run_eval(args, json),
-        Command::Load(command) => load::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Load(command) => load::run(command, &cli.remote).map(|()| ExitCode::SUCCESS),
         Command::Remote(command) => remote::run(cli.remote, command).map(|()| ExitCode::SUCCESS),
     }
 }

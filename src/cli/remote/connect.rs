@@ -13,12 +13,12 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 /// What every client of a session talks through: the channel, with the
 /// token added to each call.
-pub(super) type Link = InterceptedService<Channel, Bearer>;
+pub(crate) type Link = InterceptedService<Channel, Bearer>;
 
 /// Adds `authorization: Bearer <token>` to every call, when a token was
 /// given; a server without access control ignores it.
 #[derive(Clone)]
-pub(super) struct Bearer(Option<MetadataValue<Ascii>>);
+pub(crate) struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for Bearer {
     fn call(
@@ -118,7 +118,7 @@ pub(super) const BROKEN_HINT: &str = "; the connection to the server failed: a s
 impl Remote {
     /// Connects to the server, with TLS for an `https://` URL, and
     /// returns the link every client of the session uses.
-    pub(super) async fn connect(&self) -> Result<Link, ConnectError> {
+    pub(crate) async fn connect(&self) -> Result<Link, ConnectError> {
         let bearer = self.bearer()?;
         let endpoint = self.endpoint()?;
         let tls = endpoint.uri().scheme_str() == Some("https");

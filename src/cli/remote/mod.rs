@@ -51,7 +51,7 @@ use crate::grpc::proto::question_service_client::QuestionServiceClient;
 use crate::grpc::proto::triage_service_client::TriageServiceClient;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use connect::Link;
+pub(crate) use connect::Link;
 use std::path::PathBuf;
 
 /// Where the server is, how to reach it and who is acting.

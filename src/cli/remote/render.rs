@@ -146,7 +146,7 @@ impl<T> Render for Table<'_, T> {
 
 /// Columns padded to their widest cell; every cell made one line and
 /// [`safe`] first, so the widths are those shown.
-pub(super) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|row| row.iter().map(|cell| safe_cell(cell)).collect())

@@ -4,6 +4,12 @@
 //! insert + flush + fsync loop, a bulk fill for query benchmarks, and the
 //! lead-time query time, memory and disk size of a filled store. The crash
 //! test in `tests/` runs `kicer load submit --acks` and kills it.
+//!
+//! `kicer load api` ([`api`]) drives a running server through its gRPC API
+//! instead, and `kicer load wait-serving` waits for one to be ready.
+
+pub mod api;
+mod report;
 
 use crate::domain::{OrganizationType, ProviderId};
 use crate::store::commit::GroupCommit;
@@ -11,7 +17,8 @@ use crate::store::{
     Action, Change, ClassificationSnapshot, Decision, Dimension, LeadClock, LeadTimeQuery,
     ManualTime, Metric, NewQuestion, SledStore, Store, StoreOptions, SystemTime,
 };
-use crate::synth::SplitMix;
+use crate::synth::{GeneratedQuestion, Questions, SplitMix};
+use crate::taxonomy::Taxonomy;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::io::Write;
@@ -34,6 +41,13 @@ pub enum LoadCommand {
     /// Times lead-time queries on a filled store and reports memory and
     /// disk size.
     Query(QueryArgs),
+    /// Drives a running server through its gRPC API: Health/Check, then
+    /// each chosen RPC, with N concurrent clients; prints throughput and
+    /// latency percentiles per RPC.
+    Api(api::ApiArgs),
+    /// Waits until a server's Health/Check answers SERVING; prints how
+    /// long that took.
+    WaitServing(api::WaitArgs),
 }
 
 /// Options of `load submit` and `load baseline`.
@@ -83,6 +97,9 @@ pub struct FillArgs {
     /// sled cache in MiB.
     #[arg(long, default_value_t = 64)]
     pub cache_mib: u64,
+    /// Seed of the generated question texts and lifecycle times.
+    #[arg(long, default_value_t = 99)]
+    pub seed: u64,
 }
 
 /// Options of `load query`.
@@ -99,13 +116,16 @@ pub struct QueryArgs {
     pub cache_mib: u64,
 }
 
-/// Runs a load subcommand.
-pub fn run(command: LoadCommand) -> anyhow::Result<()> {
+/// Runs a load subcommand; `api` and `wait-serving` reach the server
+/// given by the global `--server` and `--token` options.
+pub fn run(command: LoadCommand, remote: &crate::cli::remote::Remote) -> anyhow::Result<()> {
     match command {
         LoadCommand::Submit(a) => submit(&a),
         LoadCommand::Baseline(a) => baseline(&a),
         LoadCommand::Fill(a) => fill(&a),
         LoadCommand::Query(a) => query(&a),
+        LoadCommand::Api(a) => api::run(remote, &a),
+        LoadCommand::WaitServing(a) => api::wait_serving(remote, &a),
     }
 }
 
@@ -117,22 +137,38 @@ fn options(cache_mib: u64, durable: bool) -> StoreOptions {
     }
 }
 
+/// A submit of filler text of `record_bytes` bytes (the store's write
+/// cost depends on the record size, not on the words).
 fn question(n: usize, record_bytes: usize, rng: &mut SplitMix) -> NewQuestion {
     let mut text = format!("Vraag {n}: hoe kunnen we circulair inkopen? ");
     while text.len() < record_bytes {
         text.push_str(["afval ", "inzameling ", "bouw ", "visie ", "samenwerking "][rng.below(5)]);
     }
     text.truncate(record_bytes.max(1));
-    let provider = ["pianoo", "nvrd", "cirkelstad", "vng", "ipo", "uvw"][rng.below(6)];
-    NewQuestion {
+    let asker = GeneratedQuestion {
         text,
         organization_name: format!("Gemeente {}", rng.below(350)),
         organization_type: OrganizationType::ALL[rng.below(4)],
         region: None,
+        category: crate::domain::Category::ALL[rng.below(4)],
+        english: false,
+    };
+    routed(asker, rng)
+}
+
+/// A generated question as the store receives it, routed to a random
+/// provider with a middling confidence.
+fn routed(q: GeneratedQuestion, rng: &mut SplitMix) -> NewQuestion {
+    let provider = ["pianoo", "nvrd", "cirkelstad", "vng", "ipo", "uvw"][rng.below(6)];
+    NewQuestion {
+        text: q.text,
+        organization_name: q.organization_name,
+        organization_type: q.organization_type,
+        region: q.region,
         portal: "load".into(),
         request_id: None,
         classification: ClassificationSnapshot {
-            category: Some(crate::domain::Category::ALL[rng.below(4)]),
+            category: Some(q.category),
             confidence: 0.7,
             ..ClassificationSnapshot::default()
         },
@@ -309,12 +345,17 @@ const FILL_START_MS: i64 = 1_767_222_000_000;
 fn fill(a: &FillArgs) -> anyhow::Result<()> {
     let time = Arc::new(ManualTime::new(FILL_START_MS));
     let store = SledStore::open(&a.data_dir, options(a.cache_mib, false), time.clone())?;
-    let mut rng = SplitMix::new(99);
+    let taxonomy = Taxonomy::embedded(&crate::analysis::Analyzer::new())?;
+    let mut texts = Questions::new(&taxonomy, a.seed);
+    let mut rng = SplitMix::new(a.seed);
     let started = Instant::now();
     let year_ms = 365 * 86_400_000i64;
+    let every = (a.questions / 20).clamp(1_000, 50_000);
     for n in 0..a.questions {
         time.set(FILL_START_MS + (n as i64 * year_ms) / a.questions as i64);
-        let q = store.submit(question(n, 300, &mut rng))?.question;
+        let q = store
+            .submit(routed(texts.next_question(), &mut rng))?
+            .question;
         time.advance(3_600_000 * (1 + rng.below(72) as i64));
         let change = |action| Change {
             action,
@@ -332,7 +373,7 @@ fn fill(a: &FillArgs) -> anyhow::Result<()> {
                 review_after_ms: None,
             }),
         )?;
-        if (n + 1) % 50_000 == 0 {
+        if (n + 1) % every == 0 {
             eprintln!(
                 "filled {}/{} questions ({:.0}/s)",
                 n + 1,
