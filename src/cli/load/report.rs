@@ -185,10 +185,10 @@ impl ApiReport {
             rows.push(row(&r.rpc, &r.stats, format!("{:.2}", r.ratio)));
         }
         format!(
-            "{} with {} clients over {} connections\n{}",
+            "{} with {} over {}\n{}",
             self.server,
-            self.clients,
-            self.connections,
+            count(self.clients, "client"),
+            count(self.connections, "connection"),
             table(
                 &[
                     "rpc",
@@ -257,6 +257,11 @@ pub struct Limits {
     pub max_p50_ms: Option<f64>,
     /// Most p99 latency of any RPC, ms.
     pub max_p99_ms: Option<f64>,
+}
+
+/// `1 client`, `2 clients`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn row(name: &str, s: &Stats, ratio: String) -> Vec<String> {
