@@ -8,28 +8,60 @@
 use super::super::keys;
 use super::super::model::Question;
 use super::super::StoreError;
-use super::{from_json, io, stored_number};
+use super::{from_json, io, stored_number, SledStore};
 
 /// Entries written per sled batch: large enough that an upgrade of a
 /// million questions takes seconds, small enough to bound its memory.
 const BATCH: usize = 10_000;
 
-/// Brings a store of format `found` up to `target`; `false` when there is
-/// no upgrade path from `found`.
-pub(super) fn upgrade(db: &sled::Db, found: u32, target: u32) -> Result<bool, StoreError> {
-    if found != 1 || target != 2 {
-        return Ok(false);
+/// The upgrades of a store of format `found` that need only its keys,
+/// each ending by writing the format it reached; `false` when there is no
+/// upgrade path from `found`. [`finish`] does the rest once the store is
+/// open.
+pub(super) fn upgrade_keys(db: &sled::Db, found: u32) -> Result<bool, StoreError> {
+    match found {
+        1 => {
+            let moved = portal_scoping(db)?;
+            db.insert(keys::FORMAT, &2u32.to_be_bytes())
+                .map_err(io("writing the format"))?;
+            db.flush().map_err(io("flushing the upgraded store"))?;
+            tracing::info!(
+                questions_indexed = moved.0,
+                request_ids_rescoped = moved.1,
+                "store upgraded from format 1 to 2 (questions indexed by portal)"
+            );
+            Ok(true)
+        }
+        2 => Ok(true),
+        _ => Ok(false),
     }
-    let moved = portal_scoping(db)?;
-    db.insert(keys::FORMAT, &target.to_be_bytes())
+}
+
+/// The upgrades that need the open store: format 3 counts lead times at
+/// two significant digits, so the counters are recomputed from the event
+/// history (the source of truth), then format 3 is written.
+pub(super) fn finish(store: &SledStore, found: u32) -> Result<(), StoreError> {
+    if found < 3 {
+        let started = std::time::Instant::now();
+        tracing::info!(
+            "upgrading the store to format 3: recomputing lead-time counters from the history"
+        );
+        let questions = store.rebuild_counters()?;
+        tracing::info!(
+            questions,
+            seconds = started.elapsed().as_secs_f32(),
+            "lead-time counters recomputed"
+        );
+    }
+    store
+        .db
+        .insert(keys::FORMAT, &super::FORMAT.to_be_bytes())
         .map_err(io("writing the format"))?;
-    db.flush().map_err(io("flushing the upgraded store"))?;
-    tracing::info!(
-        questions_indexed = moved.0,
-        request_ids_rescoped = moved.1,
-        "store upgraded from format 1 to 2 (questions indexed by portal)"
-    );
-    Ok(true)
+    store
+        .db
+        .flush()
+        .map_err(io("flushing the upgraded store"))?;
+    Ok(())
 }
 
 /// Format 2 indexes questions by portal and scopes request ids by portal

@@ -147,7 +147,10 @@ impl SledStore {
     }
 
     /// Lead-time percentiles per group, from the bucket counters of one
-    /// metric, clock and grouping (per month: the counters of all questions).
+    /// metric, clock and grouping (per month: the counters of all
+    /// questions) as sled holds them: the reference the in-memory copy
+    /// (`counters`) is tested against.
+    #[cfg(test)]
     pub(super) fn lead_time_groups(
         &self,
         query: &LeadTimeQuery,
@@ -158,7 +161,10 @@ impl SledStore {
             query.group_by
         };
         let prefix = keys::histograms(query.metric, query.clock, dim);
-        let mut groups: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+        // Counters are sorted by group, then month, then bucket: the
+        // group's name is made once per group, not once per counter.
+        let mut groups: BTreeMap<String, leadtime::SparseCounts> = BTreeMap::new();
+        let mut current: Option<(Vec<u8>, String)> = None;
         for entry in self.db.scan_prefix(prefix) {
             let (k, v) = entry.map_err(io("reading lead-time counters"))?;
             let Some(b) = keys::bucket_of(&k) else {
@@ -167,24 +173,37 @@ impl SledStore {
             if b.month < query.from_month || b.month > query.to_month {
                 continue;
             }
-            let name = if query.group_by == Dimension::Month {
-                b.month.to_string()
-            } else {
-                String::from_utf8_lossy(b.group).into_owned()
-            };
-            let slot = groups.entry(name).or_insert_with(leadtime::new_histogram);
             let count = keys::number_of(&v).unwrap_or(0);
-            slot.record_n(b.bucket.min(leadtime::MAX_LEAD_TIME_MS), count)
-                .map_err(|e| {
-                    StoreError::io(
-                        "recording a lead-time bucket",
-                        std::io::Error::other(format!("{e:?}")),
-                    )
-                })?;
+            if query.group_by == Dimension::Month {
+                groups
+                    .entry(b.month.to_string())
+                    .or_default()
+                    .add(b.bucket, count);
+                continue;
+            }
+            if current
+                .as_ref()
+                .is_none_or(|(raw, _)| raw.as_slice() != b.group)
+            {
+                current = Some((
+                    b.group.to_vec(),
+                    String::from_utf8_lossy(b.group).into_owned(),
+                ));
+            }
+            if let Some((_, name)) = &current {
+                match groups.get_mut(name) {
+                    Some(slot) => slot.add(b.bucket, count),
+                    None => {
+                        let mut slot = leadtime::SparseCounts::default();
+                        slot.add(b.bucket, count);
+                        groups.insert(name.clone(), slot);
+                    }
+                }
+            }
         }
         Ok(groups
             .into_iter()
-            .map(|(name, h)| leadtime::summary(name, &h))
+            .map(|(name, counts)| counts.summary(name))
             .collect())
     }
 
@@ -288,6 +307,7 @@ impl SledStore {
             .apply_batch(batch)
             .map_err(io("replacing lead-time counters"))?;
         self.commit.wait_durable()?;
+        self.counters.reload(&self.db)?;
         Ok(replayed)
     }
 }
