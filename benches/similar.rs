@@ -1,17 +1,25 @@
-//! Similar-question search (issue: learning router): a paraphrase of a
-//! stored question among 1,000,000 stored generated questions must come
-//! back in the top 3, in ≤ 20 ms median.
+//! Similar-question search (issue 11): at 10,000, 100,000 and 1,000,000
+//! stored questions, `search` must stay ≤ 2 ms median and ≤ 10 ms p99, the
+//! index small, and its snapshot quick to write and load.
 //!
-//! Setup indexes 1,000,000 generated questions (three taxonomy terms drawn
-//! with Zipf-like frequencies and a province each, in one of 8 × 4 × 6
-//! phrasings; features from the real engine) and prints how many of 1,000
-//! paraphrases find their original in the top 3 (and how many find it or a
-//! question with the same three terms: with Zipf draws the common triples
-//! are asked many times, and those twins are as good an answer). The measured step is what a request does: the engine's
-//! features of the paraphrase, then the search.
+//! `scale`: feature sets like the engine's (15-25 features per question
+//! from a 50,000-feature vocabulary with Zipf frequencies, plus 5-8
+//! features of one of 20,000 recurring topics, so questions of one topic
+//! are near-duplicates). For each size it prints the index's bytes, the
+//! time per add, snapshot write and load times, search median and p99
+//! over 2,000 paraphrases (another draw of the same topic and background)
+//! and how many find a question of their topic first; criterion measures
+//! `search` and `add`.
 //!
-//! Run: `cargo bench --bench similar` (`KICER_SIMILAR_N` to change the
-//! size). Figures: docs/benchmarks.md.
+//! `engine`: the earlier benchmark with texts featurised by the real
+//! engine (three taxonomy terms with Zipf-like frequencies and a province
+//! each, in one of 8 × 4 × 6 phrasings), printing how many of 1,000
+//! paraphrases find their original in the top 3; it measures the engine's
+//! features of the paraphrase plus the search.
+//!
+//! Run: `cargo bench --bench similar` (`KICER_SIMILAR_SIZES=10000,100000`
+//! to choose the scale sizes, `KICER_SIMILAR_N` for the engine bench's
+//! size, default 100,000, 0 to skip it). Figures: docs/benchmarks.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kicer::analysis::Analyzer;
@@ -20,13 +28,129 @@ use kicer::similar::SimilarIndex;
 use kicer::synth::{paraphrase, question, vocabulary, SplitMix, Topic};
 use kicer::taxonomy::Taxonomy;
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-fn bench(c: &mut Criterion) {
+const VOCABULARY: usize = 50_000;
+const TOPICS: usize = 20_000;
+
+/// The features of a question of `topic`: 5-8 of the topic's 10 features
+/// and background words with Zipf frequencies, 15-25 in all.
+fn features(topic: usize, rng: &mut SplitMix) -> Vec<String> {
+    let mut topic_rng = SplitMix::new(topic as u64 * 7919 + 1);
+    // Topic features come from the rarer half of the vocabulary.
+    let own: Vec<usize> = (0..10)
+        .map(|_| VOCABULARY / 2 + topic_rng.below(VOCABULARY / 2))
+        .collect();
+    let total = 15 + rng.below(11);
+    let mut out: Vec<String> = Vec::with_capacity(total);
+    let shared = 5 + rng.below(4);
+    for _ in 0..shared {
+        out.push(format!("s:w{}", own[rng.below(own.len())]));
+    }
+    while out.len() < total {
+        out.push(format!("s:w{}", rng.zipf(VOCABULARY)));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p) as usize]
+}
+
+fn scale(c: &mut Criterion) {
+    let sizes: Vec<usize> = std::env::var("KICER_SIMILAR_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    let dir = tempfile::tempdir().expect("a temporary directory for the snapshot");
+    for n in sizes {
+        let index = SimilarIndex::new();
+        let mut rng = SplitMix::new(11);
+        let mut topics = Vec::with_capacity(n);
+        let docs: Vec<Vec<String>> = (0..n)
+            .map(|_| {
+                let topic = rng.zipf(TOPICS);
+                topics.push(topic);
+                features(topic, &mut rng)
+            })
+            .collect();
+        let started = Instant::now();
+        for (id, f) in docs.iter().enumerate() {
+            index.add(id as u64, f);
+        }
+        let add = started.elapsed() / n as u32;
+        drop(docs);
+        let path = dir.path().join("similar.idx");
+        let started = Instant::now();
+        index
+            .snapshot()
+            .write(&path, b"bench")
+            .expect("snapshot written");
+        let write = started.elapsed();
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let started = Instant::now();
+        let (loaded, _) = SimilarIndex::load(&path).expect("snapshot loaded");
+        let load = started.elapsed();
+        drop(loaded);
+        let queries: Vec<(usize, Vec<String>)> = (0..2_000)
+            .map(|_| {
+                let id = rng.below(n);
+                (id, features(topics[id], &mut rng))
+            })
+            .collect();
+        let mut times = Vec::with_capacity(queries.len());
+        let mut same_topic = 0;
+        for (id, q) in &queries {
+            let started = Instant::now();
+            let hits = index.search(q, 5, 0.3, None);
+            times.push(started.elapsed());
+            same_topic += usize::from(
+                hits.first()
+                    .is_some_and(|h| topics[h.id as usize] == topics[*id]),
+            );
+        }
+        times.sort();
+        eprintln!(
+            "similar/scale {n}: index {:.1} MB ({:.0} bytes/question), add {add:.1?} each (incl. freezing and reweighing), \
+             snapshot {:.1} MB written in {write:.0?}, loaded in {load:.0?}; \
+             search median {:.2?}, p99 {:.2?}, max {:.2?}; {same_topic} of {} paraphrases find their topic first",
+            index.heap_bytes() as f64 / 1e6,
+            index.heap_bytes() as f64 / n as f64,
+            size as f64 / 1e6,
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times[times.len() - 1],
+            queries.len()
+        );
+        let mut next = 0;
+        c.bench_function(&format!("similar/search_{n}"), |b| {
+            b.iter(|| {
+                let (_, q) = &queries[next % queries.len()];
+                next += 1;
+                black_box(index.search(q, 5, 0.3, None))
+            })
+        });
+        let mut id = n as u64;
+        c.bench_function(&format!("similar/add_{n}"), |b| {
+            b.iter(|| {
+                let (_, q) = &queries[id as usize % queries.len()];
+                id += 1;
+                index.add(id, q)
+            })
+        });
+    }
+}
+
+fn engine(c: &mut Criterion) {
     let n: usize = std::env::var("KICER_SIMILAR_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(100_000);
+    if n == 0 {
+        return;
+    }
     let engine = Engine::new(Taxonomy::embedded(&Analyzer::new()).unwrap(), Vec::new()).unwrap();
     let vocab = vocabulary(&engine.taxonomy());
     let index = SimilarIndex::new();
@@ -84,7 +208,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(200);
-    targets = bench
+    config = Criterion::default().sample_size(100);
+    targets = scale, engine
 }
 criterion_main!(benches);

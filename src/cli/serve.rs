@@ -117,11 +117,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(SystemTime),
     )?;
     let service = Arc::new(
-        Service::open(
+        Service::open_with_snapshot(
             taxonomy,
             Arc::new(store),
             Arc::new(SystemTime),
             config.routing.clone(),
+            Some(config.data_dir.join("similar.idx")),
         )?
         .with_learn_settings(config.learning.clone())
         .with_reuse_settings(config.reuse.clone()),

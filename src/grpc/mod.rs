@@ -299,8 +299,8 @@ pub async fn serve(
         }
     };
     // Flush even when the transport failed: what was written stays.
-    let store = service.store().clone();
-    tokio::task::spawn_blocking(move || store.flush())
+    let flushed = service.clone();
+    tokio::task::spawn_blocking(move || flushed.flush())
         .await
         .map_err(|e| {
             StoreError::io("the final flush did not finish", std::io::Error::other(e))

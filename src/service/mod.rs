@@ -124,17 +124,33 @@ const EVENT_BUFFER: usize = 4096;
 impl Service {
     /// Builds the service over a store: the index is built from the
     /// taxonomy with the stored directory (provider changes and experts).
+    /// The similar-question index is built from every stored question; see
+    /// [`Service::open_with_snapshot`] to keep it in a file instead.
     pub fn open(
         taxonomy: Taxonomy,
         store: Arc<dyn Store>,
         time: Arc<dyn TimeSource>,
         policy: RoutingPolicy,
     ) -> Result<Service, ServiceError> {
+        Service::open_with_snapshot(taxonomy, store, time, policy, None)
+    }
+
+    /// [`Service::open`], with the similar-question index loaded from the
+    /// snapshot file `similar_snapshot` (and caught up with the store)
+    /// when it fits, and written there in the background and by
+    /// [`Service::flush`]. The file is a cache, rebuilt when missing.
+    pub fn open_with_snapshot(
+        taxonomy: Taxonomy,
+        store: Arc<dyn Store>,
+        time: Arc<dyn TimeSource>,
+        policy: RoutingPolicy,
+        similar_snapshot: Option<std::path::PathBuf>,
+    ) -> Result<Service, ServiceError> {
         let analyzer = Analyzer::new();
         let learning = learning::Learning::load(store.as_ref())?;
         let directory = directory::Directory::new(taxonomy.clone());
         let engine = directory.start_engine(store.as_ref(), &learning.current(), &analyzer)?;
-        let similar = similar::SimilarQuestions::open(taxonomy, store.as_ref())?;
+        let similar = similar::SimilarQuestions::open(taxonomy, &store, similar_snapshot)?;
         let load = assignment::Load::count(store.as_ref())?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Service {

@@ -9,6 +9,8 @@ use crate::engine::Engine;
 use crate::similar::SimilarIndex;
 use crate::store::{ListFilter, Question, QuestionId, Store, StoreError};
 use crate::taxonomy::Taxonomy;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// An earlier question like a new one, with its state and answer.
 #[derive(Debug, Clone)]
@@ -64,52 +66,58 @@ impl Default for ReuseSettings {
     }
 }
 
+mod snapshot;
+
 /// What similar-question search keeps.
 pub(super) struct SimilarQuestions {
     /// Every stored question's features.
-    index: SimilarIndex,
+    index: Arc<SimilarIndex>,
     /// The engine over the taxonomy as loaded, for stable features.
     features: Engine,
     pub(super) settings: ReuseSettings,
+    /// Writes the index's snapshot, when it has a file.
+    saver: Option<Arc<snapshot::Saver>>,
 }
 
 impl SimilarQuestions {
-    /// Indexes every stored question (progress is logged for large
+    /// The index of every stored question: loaded from the snapshot at
+    /// `snapshot_path` when there is one that fits, and caught up with the
+    /// store; otherwise built from the store (progress is logged for large
     /// stores). Features come from the taxonomy as loaded, never from the
     /// live index: learned words and directory changes would make a stored
     /// question's features differ from a new one's.
     pub(super) fn open(
         taxonomy: Taxonomy,
-        store: &dyn Store,
+        store: &Arc<dyn Store>,
+        snapshot_path: Option<PathBuf>,
     ) -> Result<SimilarQuestions, ServiceError> {
-        let features = Engine::new(taxonomy, Vec::new())?;
-        let index = SimilarIndex::new();
-        let started = std::time::Instant::now();
-        for_each_page(
-            |page| store.list(&ListFilter::default(), page),
-            |items| {
-                for q in &items {
-                    index.add(q.id.get(), &features.features(&q.text));
-                }
-                if index.len() % 100_000 < items.len() && index.len() >= 100_000 {
-                    tracing::info!(
-                        questions = index.len(),
-                        "indexing stored questions for similarity"
-                    );
-                }
-            },
-        )?;
-        if !index.is_empty() {
-            tracing::info!(
-                questions = index.len(),
-                seconds = started.elapsed().as_secs_f32(),
-                "similar-question index built"
-            );
+        let features = Engine::new(taxonomy.clone(), Vec::new())?;
+        let fingerprint = snapshot::fingerprint(&taxonomy, &features);
+        let loaded = match &snapshot_path {
+            Some(path) => snapshot::load(path, &fingerprint, store.as_ref())?,
+            None => None,
+        };
+        let (index, saved) = match loaded {
+            Some(index) => {
+                let saved = index.len();
+                snapshot::catch_up(&index, store.as_ref(), &features)?;
+                (index, saved)
+            }
+            None => (build(store.as_ref(), &features)?, 0),
+        };
+        let index = Arc::new(index);
+        let saver = snapshot_path
+            .map(|path| snapshot::Saver::new(path, fingerprint, store, index.clone(), saved));
+        if let Some(saver) = &saver {
+            // A rebuilt or caught-up index is saved right away, so the next
+            // start does not repeat the work.
+            saver.save_in_background();
         }
         Ok(SimilarQuestions {
             index,
             features,
             settings: ReuseSettings::default(),
+            saver,
         })
     }
 
@@ -121,10 +129,56 @@ impl SimilarQuestions {
     /// Makes a newly stored question findable.
     pub(super) fn add(&self, id: QuestionId, features: &[String]) {
         self.index.add(id.get(), features);
+        if let Some(saver) = &self.saver {
+            saver.maybe_save();
+        }
+    }
+
+    /// Writes the snapshot if questions were added since the last one.
+    pub(super) fn save(&self) {
+        if let Some(saver) = &self.saver {
+            saver.save();
+        }
     }
 }
 
+/// Indexes every stored question, featurising each.
+fn build(store: &dyn Store, features: &Engine) -> Result<SimilarIndex, ServiceError> {
+    let index = SimilarIndex::new();
+    let started = std::time::Instant::now();
+    for_each_page(
+        |page| store.list(&ListFilter::default(), page),
+        |items| {
+            for q in &items {
+                index.add(q.id.get(), &features.features(&q.text));
+            }
+            if index.len() % 100_000 < items.len() && index.len() >= 100_000 {
+                tracing::info!(
+                    questions = index.len(),
+                    "indexing stored questions for similarity"
+                );
+            }
+        },
+    )?;
+    if !index.is_empty() {
+        tracing::info!(
+            questions = index.len(),
+            seconds = started.elapsed().as_secs_f32(),
+            "similar-question index built"
+        );
+    }
+    Ok(index)
+}
+
 impl Service {
+    /// Writes what the service keeps outside the store (the
+    /// similar-question snapshot, when it has a file), then flushes the
+    /// store: the last step of a clean shutdown.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.similar.save();
+        self.store.flush()
+    }
+
     /// The service with other reuse settings (the config file's `[reuse]`
     /// table).
     pub fn with_reuse_settings(mut self, settings: ReuseSettings) -> Service {
@@ -189,3 +243,6 @@ impl Service {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -42,7 +42,7 @@ fn fixture() -> Fixture {
     }
 }
 
-fn submission(text: &str) -> Submission {
+pub(super) fn submission(text: &str) -> Submission {
     Submission {
         text: QuestionText::parse(text).unwrap(),
         organization_name: OrganizationName::parse("Gemeente Zwolle").unwrap(),
