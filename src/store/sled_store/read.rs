@@ -6,7 +6,9 @@
 use super::{from_json, io, SledStore};
 use crate::domain::{Category, ExpertId, ProviderId, Status};
 use crate::store::keys;
-use crate::store::leadtime::{self, Dimension, LeadTimeGroup, LeadTimeQuery};
+use crate::store::leadtime;
+#[cfg(test)]
+use crate::store::leadtime::{Dimension, LeadTimeGroup, LeadTimeQuery};
 use crate::store::model::*;
 use crate::store::StoreError;
 use std::collections::BTreeMap;
