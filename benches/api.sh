@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 
 cargo build --release --quiet
-kicer=$PWD/target/release/kicer
+kicer=${CARGO_TARGET_DIR:-$PWD/target}/release/kicer
 work=$(mktemp -d)
 server_pid=""
 cleanup() {

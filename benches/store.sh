@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-kicer=target/release/kicer
+kicer=${CARGO_TARGET_DIR:-target}/release/kicer
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

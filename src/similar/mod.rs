@@ -29,6 +29,11 @@ pub use snapshot::{Snapshot, SnapshotError};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use search::{Accumulator, Plan, QueryFeature, Top};
+
+thread_local! {
+    /// The score accumulator of this thread's searches.
+    static ACCUMULATOR: std::cell::RefCell<Accumulator> = std::cell::RefCell::new(Accumulator::new());
+}
 use segment::{Tail, View, Weights};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -300,43 +305,46 @@ impl SimilarIndex {
         if limit == 0 {
             return Vec::new();
         }
-        let mut top = Top::new(limit);
-        let mut acc = Accumulator::new();
-        let (mut plan, view) = {
-            let live = self.read();
-            if live.n == 0 {
-                return Vec::new();
-            }
-            let view = live.view.clone();
-            let mut seen = FxHashSet::default();
-            let mut unseen = 0;
-            let mut query = Vec::with_capacity(features.len());
-            for f in features {
-                if !seen.insert(f.as_str()) {
-                    continue;
+        // A fresh accumulator is 256 KiB of zeroes: each thread keeps one
+        // and clears only what a search touched.
+        ACCUMULATOR.with_borrow_mut(|acc| {
+            let mut top = Top::new(limit);
+            let (mut plan, view) = {
+                let live = self.read();
+                if live.n == 0 {
+                    return Vec::new();
                 }
-                match live.features.get(f.as_str()) {
-                    Some(&feature) => query.push(QueryFeature {
-                        feature,
-                        df: live.df[feature as usize] as usize,
-                        weight: view.weights.idf(feature).powi(2),
-                    }),
-                    None => unseen += 1,
+                let view = live.view.clone();
+                let mut seen = FxHashSet::default();
+                let mut unseen = 0;
+                let mut query = Vec::with_capacity(features.len());
+                for f in features {
+                    if !seen.insert(f.as_str()) {
+                        continue;
+                    }
+                    match live.features.get(f.as_str()) {
+                        Some(&feature) => query.push(QueryFeature {
+                            feature,
+                            df: live.df[feature as usize] as usize,
+                            weight: view.weights.idf(feature).powi(2),
+                        }),
+                        None => unseen += 1,
+                    }
                 }
-            }
-            let common = ((live.n as f64 * COMMON) as usize).max(ALWAYS_WALK);
-            let Some(mut plan) =
-                Plan::new(query, unseen, &view.weights, common, min_score, exclude)
-            else {
-                return Vec::new();
+                let common = ((live.n as f64 * COMMON) as usize).max(ALWAYS_WALK);
+                let Some(mut plan) =
+                    Plan::new(query, unseen, &view.weights, common, min_score, exclude)
+                else {
+                    return Vec::new();
+                };
+                plan.search(&live.tail, &live.tail_norms, acc, &mut top);
+                (plan, view)
             };
-            plan.search(&live.tail, &live.tail_norms, &mut acc, &mut top);
-            (plan, view)
-        };
-        for (segment, norms) in view.segments.iter().rev() {
-            plan.search(segment.as_ref(), norms, &mut acc, &mut top);
-        }
-        top.into_hits()
+            for (segment, norms) in view.segments.iter().rev() {
+                plan.search(segment.as_ref(), norms, acc, &mut top);
+            }
+            top.into_hits()
+        })
     }
 }
 
