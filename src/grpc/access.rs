@@ -17,7 +17,7 @@
 use super::status::{from_service, refused};
 use crate::auth::{Principal, Registry, Role};
 use crate::service::{ServiceError, Similar};
-use crate::store::{Actor, Question, StoreError};
+use crate::store::{Actor, Question, QuestionBrief, StoreError};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -334,7 +334,12 @@ impl Caller {
 
     /// Whether the caller may see `q`.
     pub fn sees(&self, q: &Question) -> bool {
-        self.portal().is_none_or(|p| p == q.portal)
+        self.sees_portal(&q.portal)
+    }
+
+    /// Whether the caller may see the questions of `portal`.
+    fn sees_portal(&self, portal: &str) -> bool {
+        self.portal().is_none_or(|p| p == portal)
     }
 
     /// `q` when the caller may see it; otherwise exactly the answer for a
@@ -356,12 +361,12 @@ impl Caller {
     pub fn similar(&self, found: Vec<Similar>) -> Vec<Similar> {
         found
             .into_iter()
-            .filter(|s| self.sees(&s.question) || answered(&s.question))
+            .filter(|s| self.sees_portal(&s.question.portal) || answered(&s.question))
             .collect()
     }
 }
 
-fn answered(q: &Question) -> bool {
+fn answered(q: &QuestionBrief) -> bool {
     use crate::domain::Status;
     q.answer.is_some() && matches!(q.status, Status::Answered | Status::Closed)
 }

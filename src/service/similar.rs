@@ -7,7 +7,7 @@ use super::{Service, ServiceError};
 use crate::domain::input::QuestionText;
 use crate::engine::Engine;
 use crate::similar::SimilarIndex;
-use crate::store::{ListFilter, Question, QuestionId, Store, StoreError};
+use crate::store::{ListFilter, QuestionBrief, QuestionId, Store, StoreError};
 use crate::taxonomy::Taxonomy;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,8 +15,8 @@ use std::sync::Arc;
 /// An earlier question like a new one, with its state and answer.
 #[derive(Debug, Clone)]
 pub struct Similar {
-    /// The earlier question.
-    pub question: Question,
+    /// The earlier question (what listings show of it).
+    pub question: QuestionBrief,
     /// Cosine similarity, 0..=1.
     pub score: f32,
 }
@@ -222,7 +222,7 @@ impl Service {
         );
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
-            match self.store.get(QuestionId::new(hit.id)) {
+            match self.store.brief(QuestionId::new(hit.id)) {
                 Ok(question) => out.push(Similar {
                     question,
                     score: hit.score,

@@ -146,6 +146,12 @@ pub trait Store: Send + Sync {
     fn submit(&self, question: NewQuestion) -> Result<Submitted, StoreError>;
     /// One question.
     fn get(&self, id: QuestionId) -> Result<Question, StoreError>;
+
+    /// What similar-question listings show of question `id`. The default
+    /// reads the whole record; a backend may read less.
+    fn brief(&self, id: QuestionId) -> Result<QuestionBrief, StoreError> {
+        self.get(id).map(|q| QuestionBrief::from(&q))
+    }
     /// Its events, oldest first.
     fn history(&self, id: QuestionId) -> Result<Vec<Event>, StoreError>;
     /// One event of a question (`seq` counts from 0; a question's last

@@ -528,6 +528,16 @@ impl Store for SledStore {
         self.load(id)
     }
 
+    fn brief(&self, id: QuestionId) -> Result<QuestionBrief, StoreError> {
+        // The same record, decoded into fewer fields: serde skips the
+        // classification without building it.
+        let key = keys::question(id);
+        match self.db.get(&key).map_err(io("reading a question"))? {
+            Some(bytes) => from_json(&key, &bytes),
+            None => Err(StoreError::NotFound(id)),
+        }
+    }
+
     fn history(&self, id: QuestionId) -> Result<Vec<Event>, StoreError> {
         self.load(id)?;
         self.scan(&keys::events_of(id))

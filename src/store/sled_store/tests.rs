@@ -1144,3 +1144,17 @@ fn a_format_2_store_gets_its_lead_time_counters_recomputed_at_open() {
         &FORMAT.to_be_bytes()
     );
 }
+
+#[test]
+fn a_brief_is_the_stored_question_without_its_classification() {
+    let f = fixture();
+    let mut q = new_question("Hoe kopen we circulair in?", routed());
+    q.portal = "portal-a".into();
+    let id = f.store.submit(q).unwrap().question.id;
+    let full = f.store.get(id).unwrap();
+    assert_eq!(f.store.brief(id).unwrap(), QuestionBrief::from(&full));
+    assert!(matches!(
+        f.store.brief(QuestionId::new(999)),
+        Err(StoreError::NotFound(_))
+    ));
+}
