@@ -457,6 +457,20 @@ fn a_directory_of_a_newer_format_is_refused_with_what_to_do() {
     assert!(err.to_string().contains("newer"), "{err}");
 }
 
+/// Answers question `id` (in progress) with a one-letter answer.
+fn answer(store: &SledStore, id: QuestionId) {
+    store
+        .apply(
+            id,
+            act(Action::Answer {
+                text: "a".into(),
+                sources: vec![],
+                review_after_ms: None,
+            }),
+        )
+        .unwrap();
+}
+
 fn collect_all(store: &SledStore, filter: &ListFilter, size: usize) -> Vec<QuestionId> {
     let mut out = Vec::new();
     let mut token = None;
@@ -730,16 +744,7 @@ fn lead_time_percentiles_match_brute_force_and_a_rebuild_from_history() {
             f.store.apply(id, act(Action::Resume)).unwrap();
         }
         f.time.advance(60_000 * (1 + rng.below(5_000) as i64));
-        f.store
-            .apply(
-                id,
-                act(Action::Answer {
-                    text: "a".into(),
-                    sources: vec![],
-                    review_after_ms: None,
-                }),
-            )
-            .unwrap();
+        answer(&f.store, id);
         let total = f.time.now_ms() - start - waited;
         answer_times.push(total);
         per_provider
@@ -1109,16 +1114,7 @@ fn a_format_2_store_gets_its_lead_time_counters_recomputed_at_open() {
             time.advance(HOUR * (1 + n));
             store.apply(id, act(Action::Accept)).unwrap();
             time.advance(HOUR * (3 + n * n));
-            store
-                .apply(
-                    id,
-                    act(Action::Answer {
-                        text: "a".into(),
-                        sources: vec![],
-                        review_after_ms: None,
-                    }),
-                )
-                .unwrap();
+            answer(&store, id);
         }
         let before = store.lead_times(&query).unwrap();
         // What format 2 left behind: counters at other buckets.
