@@ -255,10 +255,8 @@ impl Service {
         };
         if submitted.created {
             self.similar.add(submitted.question.id, &features);
-            if let Ok(history) = self.store.history(submitted.question.id) {
-                for event in &history {
-                    self.publish(&submitted.question, event);
-                }
+            for event in &submitted.events {
+                self.publish(&submitted.question, event);
             }
         }
         // A repeated request id returns a question that was indexed when

@@ -529,6 +529,10 @@ pub struct Submitted {
     /// `false` when the request id was seen before and this is the
     /// original question.
     pub created: bool,
+    /// The events this submit wrote (RECEIVED, then ROUTED or TRIAGE);
+    /// empty when the question was stored before. Watchers are told of
+    /// them without reading them back.
+    pub events: Vec<Event>,
 }
 
 /// Who a question is assigned to, for listing.

@@ -486,6 +486,7 @@ impl Store for SledStore {
                             Submitted {
                                 question,
                                 created: false,
+                                events: Vec::new(),
                             },
                             Vec::new(),
                         ))),
@@ -506,6 +507,7 @@ impl Store for SledStore {
                 Submitted {
                     question: t.question,
                     created: true,
+                    events: t.events,
                 },
                 incremented,
             )))
@@ -516,6 +518,7 @@ impl Store for SledStore {
                 Submitted {
                     question,
                     created: false,
+                    events: Vec::new(),
                 },
                 incremented,
             ),

@@ -55,6 +55,7 @@ fn a_submitted_question_is_stored_with_its_first_two_events() {
         [Status::Received, Status::Routed]
     );
     assert_eq!(h[1].from, Some(Status::Received));
+    assert_eq!(s.events, h, "a submit returns the events it wrote");
 }
 
 #[test]
