@@ -248,7 +248,15 @@ impl ServeConfig {
         };
         let from_file = load(path)?;
         let (clients, rates) = access_from(Some(path), &from_file)?;
-        check_exposure(self.listen, &clients, self.insecure)?;
+        if check_exposure(self.listen, &clients, self.insecure).is_err() {
+            return Err(ConfigError::Value(format!(
+                "{} lists no clients, but this server listens on {} beyond loopback: with no \
+                 clients anyone who reaches it could do everything. Keep at least one \
+                 [[clients]] entry, or restart the server on a loopback address",
+                path.display(),
+                self.listen
+            )));
+        }
         Ok((clients, rates))
     }
 }
@@ -465,7 +473,7 @@ mod tests {
         assert!(clients.authenticate("u").is_some());
         write_config(dir.path(), "");
         let err = c.reload_access(Some(&path)).unwrap_err();
-        assert!(err.to_string().contains("no clients configured"), "{err}");
+        assert!(err.to_string().contains("lists no clients"), "{err}");
         write_config(dir.path(), "[[clients]]\nname = \"a\"\nrole = \"boss\"\n");
         let err = c.reload_access(Some(&path)).unwrap_err();
         assert!(err.to_string().contains("line"), "{err}");
