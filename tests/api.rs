@@ -847,6 +847,10 @@ async fn routing_learns_from_the_core_team_in_the_background_and_can_forget() {
         ),
         ("Hoe recyclen andere gemeenten matrassen?", "matras-hub"),
         (
+            "Kunnen inwoners hun oude matrassen apart inleveren?",
+            "matras-hub",
+        ),
+        (
             "Matrassen stapelen zich op bij de milieustraat, wie weet raad?",
             "matras-hub",
         ),
@@ -857,6 +861,27 @@ async fn routing_learns_from_the_core_team_in_the_background_and_can_forget() {
         (
             "Welke rol speelt de provincie in de energietransitie van bedrijventerreinen?",
             "ipo",
+        ),
+        // Enough other decisions that the hub is not most of what was
+        // routed: a word is only telling against a base rate.
+        (
+            "Welke eisen stellen we aan circulaire bedrijfskleding?",
+            "pianoo",
+        ),
+        ("Wat doen we met zuiveringsslib?", "uvw"),
+        ("Welke indicatoren meten onze voortgang?", "pbl"),
+        (
+            "Hoe bouwen we een school met hergebruikt hout?",
+            "cirkelstad",
+        ),
+        ("Hoe maken we onze textielinzameling circulair?", "nvrd"),
+        (
+            "Welke subsidies zijn er voor circulaire bedrijventerreinen?",
+            "ontwikkelmaatschappijen",
+        ),
+        (
+            "Hoe stellen we een visie op circulaire economie op?",
+            "ce-consultants",
         ),
     ] {
         let q = app.submit(text).await;

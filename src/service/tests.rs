@@ -700,6 +700,19 @@ fn a_question_rerouted_after_a_decline_teaches_only_its_final_route() {
         .unwrap()
         .question;
     route(other.id, "ipo");
+    // More decisions elsewhere, so that nvrd is not half of everything
+    // routed: a word is only telling against a base rate.
+    for (text, provider) in [
+        ("Welke eisen stellen we aan bedrijfskleding?", "pianoo"),
+        ("Wat doen we met zuiveringsslib?", "uvw"),
+        ("Welke indicatoren meten de voortgang?", "pbl"),
+    ] {
+        let q = f.service.submit(submission(text)).unwrap().question;
+        if q.status == Status::Routed {
+            f.service.act(q.id, Lifecycle::Decline, reason()).unwrap();
+        }
+        route(q.id, provider);
+    }
     f.service.relearn().unwrap();
     let learned = f.service.learned_terms(Some("milieustraat"));
     let targets: Vec<String> = learned

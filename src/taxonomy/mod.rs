@@ -85,6 +85,9 @@ pub struct CategoryDef {
     /// (every STRATEGY question concerns the asker's organisation).
     pub(crate) themes: Vec<ThemeId>,
     pub(crate) terms: Terms,
+    /// Words learned from the core team that the category's terms do not
+    /// have (see [`Taxonomy::with_learned`]).
+    pub(crate) learned: Terms,
 }
 
 /// One theme.
@@ -134,6 +137,9 @@ pub struct ProviderDef {
     pub(crate) serves: Vec<OrganizationType>,
     pub(crate) regions: Vec<Province>,
     pub(crate) terms: Terms,
+    /// Words learned from the core team that the provider's terms do not
+    /// have (see [`Taxonomy::with_learned`]).
+    pub(crate) learned: Terms,
 }
 
 impl ProviderDef {
@@ -400,31 +406,36 @@ impl Taxonomy {
 
     /// This taxonomy with learned term weights laid over the categories'
     /// and providers' prior weights: a learned term the target already has
-    /// adds to its weight (capped at [`MAX_WEIGHT`]); others are added.
-    /// Weights towards experts are applied to the experts by the caller.
+    /// adds to its weight (capped at [`MAX_WEIGHT`]); others are kept
+    /// apart as the target's learned words, which the index weighs without
+    /// letting them change the taxonomy's own terms' inverse target
+    /// frequency. Weights towards experts are applied to the experts by the
+    /// caller.
     pub fn with_learned(&self, learned: &crate::learn::Learned, analyzer: &Analyzer) -> Taxonomy {
         use crate::learn::Target;
         let same = SameWord::new(analyzer);
         let mut out = self.clone();
         for (target, words) in learned.by_target() {
-            let terms = match &target {
+            let lists = match &target {
                 Target::Category(c) => out
                     .categories
                     .iter_mut()
                     .find(|d| d.category == *c)
-                    .map(|d| &mut d.terms),
+                    .map(|d| (&mut d.terms, &mut d.learned)),
                 Target::Provider(p) => out
                     .providers
                     .iter_mut()
                     .find(|d| &d.id == p)
-                    .map(|d| &mut d.terms),
+                    .map(|d| (&mut d.terms, &mut d.learned)),
                 Target::Expert(_) => None,
             };
-            let Some(terms) = terms else { continue };
+            let Some((terms, new_words)) = lists else {
+                continue;
+            };
             for (word, weight) in words {
                 match terms.iter_mut().find(|(t, _)| same.same(t, &word)) {
                     Some((_, w)) => *w = (*w + weight).min(MAX_WEIGHT),
-                    None => terms.push((word, weight.min(MAX_WEIGHT))),
+                    None => new_words.push((word, weight.min(MAX_WEIGHT))),
                 }
             }
         }

@@ -101,6 +101,7 @@ pub(super) fn validate(
                     // Checked against the themes once they are parsed.
                     themes: Vec::new(),
                     terms,
+                    learned: Vec::new(),
                 },
             )
             .is_some()
@@ -305,6 +306,7 @@ pub(super) fn provider_def(
         serves,
         regions,
         terms,
+        learned: Vec::new(),
     })
 }
 
