@@ -1,33 +1,112 @@
-"""Similar-question quality on the independent set tests/data/paraphrases.jsonl, through the API.
+"""Similar-question quality on the independent paraphrase sets, through the API, beside plain TF-IDF cosine.
 
-Stores every `original` in a fresh server (no clients configured) and asks FindSimilarQuestions with each
-`query`: a paraphrase should find its original (recall@1, recall@3), a look-alike should not rank its
-original first. Uses the reflection client of .ci/external_client.py (pip install -r .ci/requirements.txt).
+For each set (default: tests/data/paraphrases.jsonl and tests/data/paraphrases2.jsonl), stores every
+`original` in the running server and asks FindSimilarQuestions with each `query`:
 
-    kicer serve --listen 127.0.0.1:0 --data-dir $(mktemp -d) &   # prints its address
-    python benches/paraphrases.py 127.0.0.1:PORT
+* a paraphrase should find its original: recall@1 and recall@3;
+* a look-alike (same topic, another need) should not: how often its original is ranked first, and how
+  often it scores at or above the duplicate threshold (`--duplicate-threshold`, the server's
+  `[reuse] duplicate_threshold`, default 0.8), which is when an answered original would be linked to
+  it as "already answered" (a false duplicate link).
+
+The same figures for plain TF-IDF cosine (lower-cased words, idf over the stored originals) are
+printed beside them: the baseline issue 12 compares against. Each set needs its own empty server,
+since the stored originals of one set are distractors the other set never saw.
+
+    kicer serve --listen 127.0.0.1:0 --data-dir $(mktemp -d) &      # prints its address
+    python benches/paraphrases.py 127.0.0.1:PORT [--set tests/data/paraphrases2.jsonl]
+
+Uses the reflection client of .ci/external_client.py (pip install -r .ci/requirements.txt).
 """
-import json, sys
+import argparse
+import json
+import math
 import os
+import re
+import sys
+from collections import Counter
+
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(root, ".ci"))
-import grpc
-from external_client import Api
-addr = sys.argv[1]
-ch = grpc.insecure_channel(addr); grpc.channel_ready_future(ch).result(timeout=15)
-api = Api(ch)
-rows = [json.loads(l) for l in open(os.path.join(root, "tests/data/paraphrases.jsonl"))]
-ids = {}
-for r in rows:
-    o = r["original"]
-    q = api.call("kicer.v1.QuestionService", "SubmitQuestion", text=o["text"], organization_name="Org",
-                 organization_type="ORGANIZATION_TYPE_" + o["org_type"])
-    ids[r["id"]] = q["id"]
-para = [r for r in rows if r["relation"] == "paraphrase"]
-look = [r for r in rows if r["relation"] == "lookalike"]
-def top(text, n):
-    return [s["id"] for s in api.call("kicer.v1.QuestionService", "FindSimilarQuestions", text=text, page_size=n).get("similar", [])]
-r1 = sum(ids[r["id"]] in top(r["query"]["text"], 1) for r in para)
-r3 = sum(ids[r["id"]] in top(r["query"]["text"], 3) for r in para)
-lf = sum(ids[r["id"]] in top(r["query"]["text"], 1) for r in look)
-print(f"paraphrase recall@1 {r1}/{len(para)} = {r1/len(para):.3f}, recall@3 {r3}/{len(para)} = {r3/len(para):.3f}; look-alike ranked first {lf}/{len(look)} = {lf/len(look):.3f}")
+
+
+def words(text):
+    return re.findall(r"\w+", text.lower())
+
+
+class Tfidf:
+    """Plain TF-IDF cosine over the stored originals: the baseline."""
+
+    def __init__(self, docs):
+        self.docs = docs
+        df = Counter()
+        for d in docs.values():
+            df.update(set(words(d)))
+        self.idf = {w: math.log(len(docs) / n) + 1.0 for w, n in df.items()}
+        self.vecs = {k: self.vec(d) for k, d in docs.items()}
+
+    def vec(self, text):
+        tf = Counter(w for w in words(text) if w in self.idf)
+        v = {w: c * self.idf[w] for w, c in tf.items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {w: x / norm for w, x in v.items()}
+
+    def top(self, text, n):
+        q = self.vec(text)
+        scored = [(sum(q.get(w, 0.0) * x for w, x in v.items()), k) for k, v in self.vecs.items()]
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [(k, s) for s, k in scored[:n] if s > 0]
+
+
+def measure(name, rows, top, threshold):
+    para = [r for r in rows if r["relation"] == "paraphrase"]
+    look = [r for r in rows if r["relation"] == "lookalike"]
+    r1 = sum(r["id"] in [k for k, _ in top(r["query"]["text"], 1)] for r in para)
+    r3 = sum(r["id"] in [k for k, _ in top(r["query"]["text"], 3)] for r in para)
+    first = 0
+    linked = 0
+    for r in look:
+        hits = top(r["query"]["text"], 1)
+        if hits and hits[0][0] == r["id"]:
+            first += 1
+            linked += hits[0][1] >= threshold
+    print(
+        f"  {name:<8} paraphrase recall@1 {r1}/{len(para)} = {r1 / len(para):.3f}, "
+        f"recall@3 {r3}/{len(para)} = {r3 / len(para):.3f}; look-alike ranked first "
+        f"{first}/{len(look)} = {first / len(look):.3f}, false duplicate links {linked}/{len(look)}"
+    )
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("address", help="HOST:PORT of a kicer server with an empty store")
+    p.add_argument("--set", default=None, help="one paraphrase set (JSON Lines); default: the first set")
+    p.add_argument("--duplicate-threshold", type=float, default=0.8)
+    a = p.parse_args()
+    import grpc
+    from external_client import Api
+
+    path = a.set or os.path.join(root, "tests/data/paraphrases.jsonl")
+    rows = [json.loads(line) for line in open(path)]
+    ch = grpc.insecure_channel(a.address)
+    grpc.channel_ready_future(ch).result(timeout=15)
+    api = Api(ch)
+    ids = {}
+    for r in rows:
+        o = r["original"]
+        q = api.call("kicer.v1.QuestionService", "SubmitQuestion", text=o["text"], organization_name="Org",
+                     organization_type="ORGANIZATION_TYPE_" + o["org_type"])
+        ids[q["id"]] = r["id"]
+
+    def kicer_top(text, n):
+        got = api.call("kicer.v1.QuestionService", "FindSimilarQuestions", text=text, page_size=n)
+        return [(ids.get(s["id"], s["id"]), s.get("score", 0.0)) for s in got.get("similar", [])]
+
+    tfidf = Tfidf({r["id"]: r["original"]["text"] for r in rows})
+    print(f"{os.path.basename(path)}: {len(rows)} originals stored")
+    measure("kicer", rows, kicer_top, a.duplicate_threshold)
+    measure("tf-idf", rows, tfidf.top, a.duplicate_threshold)
+
+
+if __name__ == "__main__":
+    main()

@@ -31,7 +31,10 @@ pub struct ReuseSettings {
     pub duplicate_threshold: f32,
     /// Similar questions listed on submit and classify.
     pub similar_listed: usize,
-    /// Similarity below which a question is not listed as similar.
+    /// Similarity below which a question is not listed as similar. None
+    /// by default: listings show the best matches with their scores, and
+    /// only the duplicate decision has a cut-off (`duplicate_threshold`).
+    /// Paraphrases in other words score low; a floor hid most of them.
     pub min_similarity: f32,
 }
 
@@ -61,7 +64,7 @@ impl Default for ReuseSettings {
         ReuseSettings {
             duplicate_threshold: 0.8,
             similar_listed: 5,
-            min_similarity: 0.3,
+            min_similarity: 0.0,
         }
     }
 }
