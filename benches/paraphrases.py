@@ -4,10 +4,14 @@ For each set (default: tests/data/paraphrases.jsonl and tests/data/paraphrases2.
 `original` in the running server and asks FindSimilarQuestions with each `query`:
 
 * a paraphrase should find its original: recall@1 and recall@3;
-* a look-alike (same topic, another need) should not: how often its original is ranked first, and how
-  often it scores at or above the duplicate threshold (`--duplicate-threshold`, the server's
-  `[reuse] duplicate_threshold`, default 0.8), which is when an answered original would be linked to
-  it as "already answered" (a false duplicate link).
+* a look-alike (same topic, another need) should not: how often its original is ranked first.
+
+Then every original is answered (routed, accepted, answered through the API) and every query is
+submitted: the server's own duplicate decision sends a query to triage as "asked and answered
+before: <id>" when it takes it for an answered question. Counted: false duplicate links (a look-alike
+linked to its original) and found duplicates (a paraphrase linked to its original). For TF-IDF the
+"link" is a first place scoring at least `--duplicate-threshold` (the server's
+`[reuse] duplicate_threshold`, default 0.8).
 
 The same figures for plain TF-IDF cosine (lower-cased words, idf over the stored originals) are
 printed beside them: the baseline issue 12 compares against. Each set needs its own empty server,
@@ -106,6 +110,34 @@ def main():
     print(f"{os.path.basename(path)}: {len(rows)} originals stored")
     measure("kicer", rows, kicer_top, a.duplicate_threshold)
     measure("tf-idf", rows, tfidf.top, a.duplicate_threshold)
+    links(api, rows, {v: k for k, v in ids.items()})
+
+
+def links(api, rows, qid):
+    """Answers every original, submits every query, and counts the server's duplicate links."""
+    qs = "kicer.v1.QuestionService"
+    for r in rows:
+        q = api.call(qs, "GetQuestion", id=qid[r["id"]])
+        if q["status"] == "STATUS_TRIAGE":
+            provider = next(iter(q.get("classification", {}).get("providers", [])), {}).get("id", "vng")
+            q = api.call("kicer.v1.TriageService", "RouteQuestion", id=q["id"], provider_id=provider, etag=q["etag"])
+        q = api.call(qs, "AcceptQuestion", id=q["id"], etag=q["etag"])
+        api.call(qs, "AnswerQuestion", id=q["id"], etag=q["etag"], answer="See the attached guidance.")
+    counts = {"paraphrase": [0, 0], "lookalike": [0, 0]}
+    for r in rows:
+        if r["relation"] not in counts:
+            continue
+        q = r["query"]
+        got = api.call(qs, "SubmitQuestion", text=q["text"], organization_name="Org",
+                       organization_type="ORGANIZATION_TYPE_" + q["org_type"])
+        linked = got.get("triage_reason", "").startswith(f"asked and answered before: {qid[r['id']]} ")
+        if linked and r["relation"] == "lookalike":
+            print(f"   false link: {r['id']} ({got.get('triage_reason', '')})")
+        counts[r["relation"]][0] += linked
+        counts[r["relation"]][1] += 1
+    (pf, pn), (lf, ln) = counts["paraphrase"], counts["lookalike"]
+    print(f"  kicer    duplicate links (originals answered, queries submitted): false on look-alikes {lf}/{ln}, "
+          f"found on paraphrases {pf}/{pn}")
 
 
 if __name__ == "__main__":
