@@ -445,6 +445,9 @@ impl Service {
         load: Option<LoadGuard<'_>>,
     ) {
         let id = question.id;
+        // First, and whatever happens below: a listing must not show the
+        // state before this change.
+        self.similar.changed(question);
         // The event this change wrote is the question's last one as
         // returned (a concurrent change has a later number). Announcing it
         // is best effort: the change itself is stored.

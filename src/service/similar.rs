@@ -69,6 +69,7 @@ impl Default for ReuseSettings {
     }
 }
 
+mod briefs;
 mod snapshot;
 
 /// What similar-question search keeps.
@@ -80,6 +81,8 @@ pub(super) struct SimilarQuestions {
     pub(super) settings: ReuseSettings,
     /// Writes the index's snapshot, when it has a file.
     saver: Option<Arc<snapshot::Saver>>,
+    /// Briefs of recently listed questions.
+    briefs: briefs::Briefs,
 }
 
 impl SimilarQuestions {
@@ -121,6 +124,7 @@ impl SimilarQuestions {
             features,
             settings: ReuseSettings::default(),
             saver,
+            briefs: briefs::Briefs::new(),
         })
     }
 
@@ -135,6 +139,11 @@ impl SimilarQuestions {
         if let Some(saver) = &self.saver {
             saver.maybe_save();
         }
+    }
+
+    /// Keeps a listed brief in step with a change of its question.
+    pub(super) fn changed(&self, question: &crate::store::Question) {
+        self.briefs.changed(QuestionBrief::from(question));
     }
 
     /// Writes the snapshot if questions were added since the last one.
@@ -225,7 +234,8 @@ impl Service {
         );
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
-            match self.store.brief(QuestionId::new(hit.id)) {
+            let id = QuestionId::new(hit.id);
+            match self.similar.briefs.get(id, || self.store.brief(id)) {
                 Ok(question) => out.push(Similar {
                     question,
                     score: hit.score,

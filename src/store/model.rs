@@ -507,6 +507,10 @@ pub struct QuestionBrief {
     pub portal: String,
     /// The answer, when answered.
     pub answer: Option<Answer>,
+    /// Its version (the etag), so a cached brief can tell which of two is
+    /// newer.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl From<&Question> for QuestionBrief {
@@ -517,6 +521,7 @@ impl From<&Question> for QuestionBrief {
             status: q.status,
             portal: q.portal.clone(),
             answer: q.answer.clone(),
+            version: q.version,
         }
     }
 }
