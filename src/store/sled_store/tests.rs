@@ -369,22 +369,25 @@ fn a_data_directory_in_use_is_refused_clearly() {
     assert!(err.to_string().contains("in use"), "{err}");
 }
 
+/// Opens the store in `dir` again after it was dropped. sled's flusher
+/// thread lets go of the directory's lock a moment after the store is
+/// dropped; wait for it (bounded) rather than race it.
+fn reopen(dir: &std::path::Path, time: Arc<dyn TimeSource>) -> SledStore {
+    for _ in 0..200 {
+        match SledStore::open(dir, StoreOptions::default(), time.clone()) {
+            Err(StoreError::Locked { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(25))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the store stayed locked after it was dropped");
+}
+
 #[test]
 fn question_ids_are_dense_across_restarts_and_continue_after_older_stores() {
     let dir = tempfile::tempdir().unwrap();
-    // sled's flusher thread lets go of the directory's lock a moment after
-    // the store is dropped; wait for it (bounded) rather than race it.
-    let open = || {
-        for _ in 0..200 {
-            match SledStore::open(dir.path(), StoreOptions::default(), Arc::new(SystemTime)) {
-                Err(StoreError::Locked { .. }) => {
-                    std::thread::sleep(std::time::Duration::from_millis(25))
-                }
-                other => return other.unwrap(),
-            }
-        }
-        panic!("the store stayed locked after it was dropped");
-    };
+    let open = || reopen(dir.path(), Arc::new(SystemTime));
     let mut ids = Vec::new();
     for _ in 0..3 {
         let store = open();
@@ -1134,7 +1137,7 @@ fn a_format_2_store_gets_its_lead_time_counters_recomputed_at_open() {
         db.flush().unwrap();
         before
     };
-    let store = SledStore::open(dir.path(), StoreOptions::default(), time).unwrap();
+    let store = reopen(dir.path(), time);
     assert_eq!(store.lead_times(&query).unwrap(), before);
     assert_eq!(
         store.db.get(keys::FORMAT).unwrap().unwrap().as_ref(),
