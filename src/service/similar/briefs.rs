@@ -5,7 +5,7 @@
 //! listing never shows a status or answer older than the last change.
 
 use crate::store::{QuestionBrief, QuestionId, StoreError};
-use quick_cache::sync::{Cache, EntryResult};
+use quick_cache::sync::{Cache, EntryAction};
 use quick_cache::Weighter;
 
 /// Memory the cache may hold: a few thousand briefs.
@@ -51,16 +51,14 @@ impl Briefs {
     pub(in crate::service) fn changed(&self, brief: QuestionBrief) {
         let id = brief.id.get();
         let newer = brief.version;
-        match self.cache.entry(&id, None, |_, cached| {
+        // A brief that is not cached needs nothing: the next listing reads
+        // it. One that is being read waits here until the read is in.
+        let _ = self.cache.entry(&id, None, |_, cached| {
             if cached.version < newer {
-                *cached = brief.clone();
+                *cached = brief;
             }
-            quick_cache::sync::EntryAction::Retain(())
-        }) {
-            // Not cached: nothing to correct (the next listing reads it).
-            EntryResult::Vacant(_) | EntryResult::Retained(()) => {}
-            EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => {}
-        }
+            EntryAction::Retain(())
+        });
     }
 }
 
