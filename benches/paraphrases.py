@@ -20,6 +20,10 @@ since the stored originals of one set are distractors the other set never saw.
     kicer serve --listen 127.0.0.1:0 --data-dir $(mktemp -d) &      # prints its address
     python benches/paraphrases.py 127.0.0.1:PORT [--set tests/data/paraphrases2.jsonl]
 
+With the semantic path (an embedding service in the server's `[similar]` table, see
+docs/operations.md), add `--wait-embeddings 300` so the originals are embedded before the searches;
+`benches/paraphrases.sh` runs both paths on both sets and starts the embedding service itself.
+
 Uses the reflection client of .ci/external_client.py (pip install -r .ci/requirements.txt).
 """
 import argparse
@@ -28,6 +32,7 @@ import math
 import os
 import re
 import sys
+import time
 from collections import Counter
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -86,6 +91,9 @@ def main():
     p.add_argument("address", help="HOST:PORT of a kicer server with an empty store")
     p.add_argument("--set", default=None, help="one paraphrase set (JSON Lines); default: the first set")
     p.add_argument("--duplicate-threshold", type=float, default=0.8)
+    p.add_argument("--wait-embeddings", type=float, default=0.0, metavar="SECONDS",
+                   help="for a server with [similar] embeddings_url: wait up to this long for the stored "
+                        "originals' embeddings before measuring")
     a = p.parse_args()
     import grpc
     from external_client import Api
@@ -96,21 +104,48 @@ def main():
     grpc.channel_ready_future(ch).result(timeout=15)
     api = Api(ch)
     ids = {}
+    took = []
     for r in rows:
         o = r["original"]
+        started = time.perf_counter()
         q = api.call("kicer.v1.QuestionService", "SubmitQuestion", text=o["text"], organization_name="Org",
                      organization_type="ORGANIZATION_TYPE_" + o["org_type"])
+        took.append((time.perf_counter() - started) * 1000)
         ids[q["id"]] = r["id"]
+    took.sort()
+    print(f"submit, one client, {len(took)} originals: mean {sum(took) / len(took):.2f} ms, "
+          f"p50 {took[len(took) // 2]:.2f} ms, p95 {took[int(len(took) * 0.95)]:.2f} ms")
+    if a.wait_embeddings > 0:
+        wait_for_embeddings(api, rows[-1]["original"]["text"], q["id"], a.wait_embeddings)
+
+    blended = [0, 0]
 
     def kicer_top(text, n):
         got = api.call("kicer.v1.QuestionService", "FindSimilarQuestions", text=text, page_size=n)
-        return [(ids.get(s["id"], s["id"]), s.get("score", 0.0)) for s in got.get("similar", [])]
+        hits = got.get("similar", [])
+        blended[0] += any("semantic_score" in h for h in hits)
+        blended[1] += 1
+        return [(ids.get(s["id"], s["id"]), s.get("score", 0.0)) for s in hits]
 
     tfidf = Tfidf({r["id"]: r["original"]["text"] for r in rows})
     print(f"{os.path.basename(path)}: {len(rows)} originals stored")
     measure("kicer", rows, kicer_top, a.duplicate_threshold)
+    print(f"  (searches ranked with embeddings: {blended[0]}/{blended[1]})")
     measure("tf-idf", rows, tfidf.top, a.duplicate_threshold)
     links(api, rows, {v: k for k, v in ids.items()})
+
+
+def wait_for_embeddings(api, text, last_id, limit):
+    """Waits until the last stored original has its embedding: the server embeds in submission order,
+    so then all have (a search for its own text shows a semantic score on it)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        got = api.call("kicer.v1.QuestionService", "FindSimilarQuestions", text=text, page_size=3)
+        if any(h["id"] == last_id and "semantic_score" in h for h in got.get("similar", [])):
+            print(f"embeddings of every original ready {time.perf_counter() - started:.1f} s after the last submit")
+            return
+        time.sleep(0.2)
+    sys.exit(f"the originals had no embeddings after {limit} s: is [similar] embeddings_url set and its service up?")
 
 
 def links(api, rows, qid):

@@ -17,6 +17,11 @@
 //! paraphrases find their original in the top 3; it measures the engine's
 //! features of the paraphrase plus the search.
 //!
+//! `vectors`: the semantic path's exhaustive search over 384-dimension
+//! vectors (e5-small's size) of random directions, at 10,000 and 100,000
+//! questions (`KICER_VECTOR_SIZES`), top 50 as FindSimilarQuestions
+//! takes; it also prints the bytes the vectors take.
+//!
 //! Run: `cargo bench --bench similar` (`KICER_SIMILAR_SIZES=10000,100000`
 //! to choose the scale sizes, `KICER_SIMILAR_N` for the engine bench's
 //! size, default 100,000, 0 to skip it). Figures: docs/benchmarks.md.
@@ -24,7 +29,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use kicer::analysis::Analyzer;
 use kicer::engine::Engine;
-use kicer::similar::SimilarIndex;
+use kicer::similar::{SimilarIndex, Vector, VectorIndex};
 use kicer::synth::{paraphrase, question, vocabulary, SplitMix, Topic};
 use kicer::taxonomy::Taxonomy;
 use std::hint::black_box;
@@ -206,9 +211,45 @@ fn engine(c: &mut Criterion) {
     });
 }
 
+/// A random direction in `dim` dimensions.
+fn direction(rng: &mut SplitMix, dim: usize) -> Vector {
+    let floats: Vec<f32> = (0..dim)
+        .map(|_| (rng.next_u64() % 2001) as f32 / 1000.0 - 1.0)
+        .collect();
+    Vector::from_floats(&floats).expect("a usable vector")
+}
+
+fn vectors(c: &mut Criterion) {
+    let sizes = std::env::var("KICER_VECTOR_SIZES").unwrap_or_else(|_| "10000,100000".into());
+    for n in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<u64>().ok())
+    {
+        let mut rng = SplitMix::new(7);
+        let index = VectorIndex::new();
+        for id in 1..=n {
+            index
+                .insert(id, &direction(&mut rng, 384))
+                .expect("one dimension");
+        }
+        println!(
+            "vectors/{n}: {:.1} MB for {n} vectors of 384 dimensions",
+            index.heap_bytes() as f64 / 1e6
+        );
+        let queries: Vec<Vector> = (0..64).map(|_| direction(&mut rng, 384)).collect();
+        let mut next = 0;
+        c.bench_function(&format!("similar/vectors_top50_{n}"), |b| {
+            b.iter(|| {
+                next += 1;
+                black_box(index.search(&queries[next % queries.len()], 50, None))
+            })
+        });
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(100);
-    targets = scale, engine
+    targets = scale, engine, vectors
 }
 criterion_main!(benches);

@@ -3,6 +3,7 @@
 //! override the file, and command-line flags override everything.
 
 use crate::auth::{ClientEntry, Clients, RateLimits};
+use crate::embedding::SemanticSettings;
 use crate::grpc::tls::TlsFiles;
 use crate::learn::LearnSettings;
 use crate::service::{ReuseSettings, RoutingPolicy};
@@ -55,6 +56,8 @@ pub struct FileConfig {
     pub learning: Option<LearnSettings>,
     /// When earlier questions count as the same.
     pub reuse: Option<ReuseSettings>,
+    /// The semantic path of similar questions (an embedding service).
+    pub similar: Option<SemanticSettings>,
     /// The clients that may call, each with a role and the SHA-256 of its
     /// token (`[[clients]]`); reloaded on SIGHUP.
     pub clients: Option<Vec<ClientEntry>>,
@@ -136,6 +139,9 @@ pub struct ServeConfig {
     pub learning: LearnSettings,
     /// Reuse knobs.
     pub reuse: ReuseSettings,
+    /// The semantic path of similar questions; off unless it names an
+    /// embedding service.
+    pub similar: SemanticSettings,
     /// TLS files; plain text when `None`.
     pub tls: Option<TlsFiles>,
 }
@@ -197,6 +203,8 @@ impl ServeConfig {
         learning.check().map_err(ConfigError::Value)?;
         let reuse = from_file.reuse.unwrap_or_default();
         reuse.check().map_err(ConfigError::Value)?;
+        let similar = from_file.similar.unwrap_or_default();
+        similar.check().map_err(ConfigError::Value)?;
         let cache_mb = cli
             .cache_mb
             .or(from_file.cache_mb)
@@ -230,6 +238,7 @@ impl ServeConfig {
             routing,
             learning,
             reuse,
+            similar,
             tls,
         })
     }

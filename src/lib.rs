@@ -26,7 +26,9 @@
 //! * [`learn`]: term weights learned from the core team's triage decisions,
 //!   laid over the taxonomy's priors on every index build.
 //! * [`similar`]: the in-memory inverted index of stored questions that
-//!   finds earlier questions asking the same thing.
+//!   finds earlier questions asking the same thing, and the optional
+//!   vectors of the semantic path; [`embedding`]: the client of an
+//!   external, OpenAI-compatible embedding service that supplies them.
 //! * [`service`]: what kicer does for its callers, in domain terms, one
 //!   file per concern with its own state: questions (classify, decide with
 //!   [`service::RoutingPolicy`], store, announce status events), assignment
@@ -65,6 +67,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod embedding;
 pub mod engine;
 pub mod eval;
 pub mod grpc;

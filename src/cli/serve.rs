@@ -125,7 +125,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             Some(config.data_dir.join("similar.idx")),
         )?
         .with_learn_settings(config.learning.clone())
-        .with_reuse_settings(config.reuse.clone()),
+        .with_reuse_settings(config.reuse.clone())
+        .with_semantic_settings(config.similar.clone())
+        .context("cannot use the embedding service of [similar]")?,
     );
     service.spawn_learner();
     let index = service.engine().index();
@@ -169,6 +171,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         drop(out);
         drop(index);
         tokio::spawn(reload_on_hangup(config.clone(), config_file, access.clone()));
+        service.spawn_embedder();
         grpc::serve(
             listener,
             service,

@@ -352,6 +352,8 @@ pub fn similar(x: &crate::service::Similar) -> proto::SimilarQuestion {
     proto::SimilarQuestion {
         id: x.question.id.to_string(),
         score: x.score,
+        lexical_score: x.lexical,
+        semantic_score: x.semantic,
         text: x.question.text.clone(),
         status: status_to_proto(x.question.status),
         answer: x

@@ -254,7 +254,8 @@ impl Service {
             }
         };
         if submitted.created {
-            self.similar.add(submitted.question.id, &features);
+            self.similar
+                .add(submitted.question.id, &features, &submitted.question.text);
             for event in &submitted.events {
                 self.publish(&submitted.question, event);
             }

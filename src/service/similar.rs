@@ -5,20 +5,44 @@
 use super::paging::for_each_page;
 use super::{Service, ServiceError};
 use crate::domain::input::QuestionText;
+use crate::embedding::{EmbeddingError, SemanticSettings};
 use crate::engine::Engine;
-use crate::similar::SimilarIndex;
+use crate::similar::{Hit, SimilarIndex, Vector};
 use crate::store::{ListFilter, QuestionBrief, QuestionId, Store, StoreError};
 use crate::taxonomy::Taxonomy;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+pub use semantic::SemanticCounts;
 
 /// An earlier question like a new one, with its state and answer.
 #[derive(Debug, Clone)]
 pub struct Similar {
     /// The earlier question (what listings show of it).
     pub question: QuestionBrief,
-    /// Cosine similarity, 0..=1.
+    /// How similar, 0..=1: the lexical cosine, or where both questions
+    /// have an embedding, its blend with the embeddings' similarity.
     pub score: f32,
+    /// The lexical cosine of the two questions' features.
+    pub lexical: f32,
+    /// The embeddings' cosine, when the semantic path is on and both
+    /// questions have one.
+    pub semantic: Option<f32>,
+}
+
+/// Candidates taken from each path before blending: a paraphrase that one
+/// path ranks in its top 50 can still come first.
+const CANDIDATES: usize = 50;
+
+/// What a similar-question search looks for: the query's features, the
+/// stored question it is about (left out of the results), and the text
+/// and vector the semantic path uses.
+#[derive(Debug, Clone)]
+pub struct SimilarQuery {
+    features: Vec<String>,
+    exclude: Option<QuestionId>,
+    text: String,
+    vector: Option<Vector>,
 }
 
 /// When an earlier answered question counts as the same question.
@@ -70,6 +94,7 @@ impl Default for ReuseSettings {
 }
 
 mod briefs;
+mod semantic;
 mod snapshot;
 
 /// What similar-question search keeps.
@@ -83,6 +108,8 @@ pub(super) struct SimilarQuestions {
     saver: Option<Arc<snapshot::Saver>>,
     /// Briefs of recently listed questions.
     briefs: briefs::Briefs,
+    /// The embeddings, when `[similar] embeddings_url` is set.
+    semantic: Option<semantic::Semantic>,
 }
 
 impl SimilarQuestions {
@@ -125,6 +152,7 @@ impl SimilarQuestions {
             settings: ReuseSettings::default(),
             saver,
             briefs: briefs::Briefs::new(),
+            semantic: None,
         })
     }
 
@@ -133,11 +161,15 @@ impl SimilarQuestions {
         self.features.features(text)
     }
 
-    /// Makes a newly stored question findable.
-    pub(super) fn add(&self, id: QuestionId, features: &[String]) {
+    /// Makes a newly stored question findable (and queues its embedding
+    /// when the semantic path is on).
+    pub(super) fn add(&self, id: QuestionId, features: &[String], text: &str) {
         self.index.add(id.get(), features);
         if let Some(saver) = &self.saver {
             saver.maybe_save();
+        }
+        if let Some(semantic) = &self.semantic {
+            semantic.embed_later(id, text);
         }
     }
 
@@ -198,28 +230,145 @@ impl Service {
         self
     }
 
+    /// The service with the semantic path of `[similar]` (nothing changes
+    /// when it names no embedding service). Fails on settings that cannot
+    /// make a client, such as a missing token variable. Start the
+    /// embedder with [`Service::spawn_embedder`].
+    pub fn with_semantic_settings(
+        mut self,
+        settings: SemanticSettings,
+    ) -> Result<Service, EmbeddingError> {
+        self.similar.semantic = semantic::Semantic::new(settings)?;
+        Ok(self)
+    }
+
+    /// Starts the background embedder on the current tokio runtime, when
+    /// the semantic path is on.
+    pub fn spawn_embedder(&self) {
+        if let Some(semantic) = &self.similar.semantic {
+            semantic.spawn(self.store.clone());
+        }
+    }
+
+    /// How the semantic path has fared, when it is on.
+    pub fn semantic_counts(&self) -> Option<SemanticCounts> {
+        self.similar
+            .semantic
+            .as_ref()
+            .map(semantic::Semantic::counts)
+    }
+
     /// Earlier questions like a text (or like stored question `like`, left
-    /// out of its own results), best first.
+    /// out of its own results), best first. Uses the stored vector of
+    /// `like` but never calls the embedding service; callers that can
+    /// wait use [`Service::similar_query`], [`Service::embed_query`] and
+    /// [`Service::find_similar_by`].
     pub fn find_similar(
         &self,
         text: Option<&QuestionText>,
         like: Option<QuestionId>,
         limit: usize,
     ) -> Result<Vec<Similar>, ServiceError> {
-        let features = match (text, like) {
-            (Some(t), _) => self.similar.features(t.as_str()),
-            (None, Some(id)) => self.similar.features(&self.store.get(id)?.text),
+        let query = self.similar_query(text, like)?;
+        self.find_similar_by(&query, limit)
+    }
+
+    /// The query of a search like a text, or like stored question `like`.
+    pub fn similar_query(
+        &self,
+        text: Option<&QuestionText>,
+        like: Option<QuestionId>,
+    ) -> Result<SimilarQuery, ServiceError> {
+        let text_of_like = match (text, like) {
+            (Some(_), _) => String::new(),
+            (None, Some(id)) => self.store.get(id)?.text,
             (None, None) => {
                 return Err(ServiceError::Invalid(
                     "give the text of a question or the id of a stored one".into(),
                 ))
             }
         };
-        self.similar_to(&features, like, limit)
+        // A stored question's own vector, when the search is by its id.
+        let given_text = text.is_some();
+        let text = match text {
+            Some(t) => t.as_str().to_string(),
+            None => text_of_like,
+        };
+        let vector = match (&self.similar.semantic, like) {
+            (Some(s), Some(id)) if !given_text => s.vectors.get(id.get()),
+            _ => None,
+        };
+        Ok(SimilarQuery {
+            features: self.similar.features(&text),
+            exclude: like,
+            text,
+            vector,
+        })
     }
 
-    /// Stored questions with features like these, best first, without
-    /// `exclude`.
+    /// Gives the query its vector from the embedding service, when the
+    /// semantic path is on and it has none; waits at most
+    /// `query_timeout_ms`, and leaves it lexical (counted, logged) when the
+    /// service does not answer in time.
+    pub async fn embed_query(&self, query: &mut SimilarQuery) {
+        if let (Some(semantic), None) = (&self.similar.semantic, &query.vector) {
+            query.vector = semantic.query_vector(&query.text).await;
+        }
+    }
+
+    /// Stored questions like the query, best first: by the lexical cosine,
+    /// or when the query has a vector, by the blend of both paths.
+    pub fn find_similar_by(
+        &self,
+        query: &SimilarQuery,
+        limit: usize,
+    ) -> Result<Vec<Similar>, ServiceError> {
+        let settings = &self.similar.settings;
+        let exclude = query.exclude.map(QuestionId::get);
+        let (Some(semantic), Some(vector)) = (&self.similar.semantic, &query.vector) else {
+            let hits =
+                self.similar
+                    .index
+                    .search(&query.features, limit, settings.min_similarity, exclude);
+            let ranked = hits.into_iter().map(|h| (h, h.score, None)).collect();
+            return self.briefs_of(ranked);
+        };
+        semantic.blended();
+        let wanted = limit.max(CANDIDATES);
+        let lexical = self
+            .similar
+            .index
+            .search(&query.features, wanted, 0.0, exclude);
+        let mut both: rustc_hash::FxHashMap<u64, (f32, Option<f32>)> = lexical
+            .iter()
+            .map(|h| (h.id, (h.score, semantic.vectors.cosine(h.id, vector))))
+            .collect();
+        for h in semantic.vectors.search(vector, wanted, exclude) {
+            // Not among the lexical candidates: its lexical cosine is at
+            // most the last of them, and counted as 0.
+            both.entry(h.id).or_insert((0.0, Some(h.score)));
+        }
+        let w = semantic.settings.semantic_weight;
+        let mut ranked: Vec<(Hit, f32, Option<f32>)> = both
+            .into_iter()
+            .map(|(id, (lex, cos))| {
+                let score = match cos {
+                    Some(c) => (1.0 - w) * lex + w * semantic.settings.rescale(c),
+                    // No vector yet: its lexical cosine stands for both.
+                    None => lex,
+                };
+                (Hit { id, score }, lex, cos)
+            })
+            .filter(|(h, _, _)| h.score >= settings.min_similarity && h.score > 0.0)
+            .collect();
+        ranked.sort_by(|a, b| b.0.score.total_cmp(&a.0.score).then(a.0.id.cmp(&b.0.id)));
+        ranked.truncate(limit);
+        self.briefs_of(ranked)
+    }
+
+    /// Stored questions with features like these, by the lexical path,
+    /// best first, without `exclude`: what submit and classify list, so
+    /// that neither waits for an embedding service.
     pub(super) fn similar_to(
         &self,
         features: &[String],
@@ -232,13 +381,24 @@ impl Service {
             self.similar.settings.min_similarity,
             exclude.map(QuestionId::get),
         );
-        let mut out = Vec::with_capacity(hits.len());
-        for hit in hits {
+        self.briefs_of(hits.into_iter().map(|h| (h, h.score, None)).collect())
+    }
+
+    /// The listings of ranked hits (score, lexical, semantic), skipping
+    /// questions that are gone.
+    fn briefs_of(
+        &self,
+        ranked: Vec<(Hit, f32, Option<f32>)>,
+    ) -> Result<Vec<Similar>, ServiceError> {
+        let mut out = Vec::with_capacity(ranked.len());
+        for (hit, lexical, semantic) in ranked {
             let id = QuestionId::new(hit.id);
             match self.similar.briefs.get(id, || self.store.brief(id)) {
                 Ok(question) => out.push(Similar {
                     question,
                     score: hit.score,
+                    lexical,
+                    semantic,
                 }),
                 Err(StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e.into()),

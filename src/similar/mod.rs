@@ -19,13 +19,19 @@
 //! search the small growing tail. Norms are computed once per weights
 //! epoch (see `segment::Weights`), which is renewed when the index has
 //! grown by a sixteenth. `snapshot` saves and loads the whole index.
+//!
+//! `vectors` holds the optional semantic side: an embedding per question
+//! from an external service ([`VectorIndex`]), which the service blends
+//! with the lexical cosine.
 
 mod search;
 mod segment;
 mod snapshot;
+mod vectors;
 
 pub use search::WALK_BUDGET;
 pub use snapshot::{Snapshot, SnapshotError};
+pub use vectors::{Vector, VectorError, VectorIndex, MAX_DIMENSIONS};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use search::{Accumulator, Plan, QueryFeature, Top};

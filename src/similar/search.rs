@@ -204,7 +204,8 @@ impl Top {
         self.hits.len() < self.limit || self.hits.last().is_some_and(|h| bound >= h.score)
     }
 
-    fn push(&mut self, hit: Hit) {
+    /// Keeps `hit` if it is among the best `limit` so far.
+    pub(super) fn push(&mut self, hit: Hit) {
         let at = self
             .hits
             .partition_point(|h| h.score > hit.score || (h.score == hit.score && h.id < hit.id));

@@ -22,6 +22,7 @@
 //! | `v` | `v` + review date + id | (due for review) |
 //! | `h` | `h` + metric + clock + dimension + value + 0 + month + bucket | count (u64) |
 //! | `x` | `x` + expert id | expert record (JSON) |
+//! | `E` | `E` + id | the question's embedding (the similar module's encoding) |
 //! | `P` | `P` + provider id | provider change (JSON) |
 //! | `f` | `f` + feedback number | feedback (JSON) |
 
@@ -50,6 +51,8 @@ pub const EXPERT: u8 = b'x';
 pub const FEEDBACK: u8 = b'f';
 /// Provider directory changes over the taxonomy: `P` + provider id.
 pub const PROVIDER: u8 = b'P';
+/// Question embeddings from the embedding service: `E` + id.
+pub const EMBEDDING: u8 = b'E';
 
 /// The store's format marker.
 pub const FORMAT: &[u8] = b"Mformat";
@@ -95,6 +98,13 @@ pub fn end_of(prefix: &[u8]) -> Vec<u8> {
 /// The record of a question.
 pub fn question(id: QuestionId) -> Vec<u8> {
     let mut k = vec![QUESTION];
+    k.extend_from_slice(&id.get().to_be_bytes());
+    k
+}
+
+/// Key of a question's embedding.
+pub fn embedding(id: QuestionId) -> Vec<u8> {
+    let mut k = vec![EMBEDDING];
     k.extend_from_slice(&id.get().to_be_bytes());
     k
 }

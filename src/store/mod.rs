@@ -199,6 +199,18 @@ pub trait Store: Send + Sync {
     fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
     /// A named value of the service, if stored.
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores the embedding of question `id` (an opaque encoding, see
+    /// `similar::Vector`), replacing any earlier one. Durable at the next
+    /// [`Store::flush`] or write: the embedder stores a batch, then
+    /// flushes once.
+    fn put_embedding(&self, id: QuestionId, encoded: &[u8]) -> Result<(), StoreError>;
+    /// Stored embeddings with ids after `after`, in id order, at most
+    /// `limit`.
+    fn embeddings(
+        &self,
+        after: Option<QuestionId>,
+        limit: usize,
+    ) -> Result<Vec<(QuestionId, Vec<u8>)>, StoreError>;
     /// Routing feedback of the core team, oldest first, paged.
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError>;
     /// Makes everything written so far durable (writes already are when

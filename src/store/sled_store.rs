@@ -664,6 +664,46 @@ impl Store for SledStore {
             .map(|v| v.to_vec()))
     }
 
+    fn put_embedding(&self, id: QuestionId, encoded: &[u8]) -> Result<(), StoreError> {
+        if !self
+            .db
+            .contains_key(keys::question(id))
+            .map_err(io("reading a question"))?
+        {
+            return Err(StoreError::NotFound(id));
+        }
+        self.db
+            .insert(keys::embedding(id), encoded)
+            .map_err(io("writing an embedding"))?;
+        Ok(())
+    }
+
+    fn embeddings(
+        &self,
+        after: Option<QuestionId>,
+        limit: usize,
+    ) -> Result<Vec<(QuestionId, Vec<u8>)>, StoreError> {
+        let start = match after {
+            Some(id) => {
+                let mut k = keys::embedding(id);
+                k.push(0);
+                k
+            }
+            None => vec![keys::EMBEDDING],
+        };
+        let end = keys::end_of(&[keys::EMBEDDING]);
+        let mut out = Vec::new();
+        for entry in self.db.range(start..end).take(limit) {
+            let (key, value) = entry.map_err(io("reading embeddings"))?;
+            let id = keys::record_number(&key).ok_or_else(|| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                reason: "an embedding key without a question number".into(),
+            })?;
+            out.push((QuestionId::new(id), value.to_vec()));
+        }
+        Ok(out)
+    }
+
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
         self.feedback_page(page)
     }

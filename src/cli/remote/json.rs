@@ -182,7 +182,8 @@ pub fn learned_term(t: &proto::LearnedTerm) -> Value {
 /// An earlier similar question.
 pub fn similar(x: &proto::SimilarQuestion) -> Value {
     json!({
-        "id": x.id, "score": x.score, "text": x.text,
+        "id": x.id, "score": x.score, "lexical_score": x.lexical_score,
+        "semantic_score": x.semantic_score, "text": x.text,
         "status": status_name(x.status), "answer": x.answer,
     })
 }

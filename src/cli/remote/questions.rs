@@ -419,11 +419,24 @@ pub(super) fn similar_table(
 ) -> Table<'_, proto::SimilarQuestion> {
     Table::new(
         similar,
-        &["ID", "SIMILARITY", "STATUS", "QUESTION", "ANSWER"],
+        &[
+            "ID",
+            "SIMILARITY",
+            "TERMS",
+            "MEANING",
+            "STATUS",
+            "QUESTION",
+            "ANSWER",
+        ],
         |x| {
             vec![
                 x.id.clone(),
                 format!("{:.2}", x.score),
+                format!("{:.2}", x.lexical_score),
+                // The embeddings' cosine, when the server has an
+                // embedding service and both questions a vector.
+                x.semantic_score
+                    .map_or_else(|| "-".to_string(), |s| format!("{s:.2}")),
                 status_name(x.status),
                 clip(&x.text, 50),
                 clip(&x.answer, 50),

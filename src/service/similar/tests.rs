@@ -1,6 +1,7 @@
 //! Tests of the similar-question snapshot through the service: restarts
 //! load it and catch up, and a snapshot of another store, a newer one or a
-//! damaged one is not used.
+//! damaged one is not used; and the blend of the lexical and the semantic
+//! path.
 
 use super::super::*;
 use crate::domain::input::QuestionText;
@@ -131,4 +132,94 @@ fn a_damaged_snapshot_is_rebuilt_from_the_store() {
     s.flush().unwrap();
     drop(s);
     assert!(crate::similar::SimilarIndex::load(&path).is_ok());
+}
+
+/// A service with the semantic path on, pointed at a port where nothing
+/// listens: these tests set the vectors themselves.
+fn open_semantic(dir: &Path) -> Service {
+    open(dir)
+        .with_semantic_settings(crate::embedding::SemanticSettings {
+            embeddings_url: Some("http://127.0.0.1:9/v1/embeddings".into()),
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+fn vector(values: &[f32]) -> crate::similar::Vector {
+    crate::similar::Vector::from_floats(values).unwrap()
+}
+
+fn set_vector(s: &Service, id: u64, values: &[f32]) {
+    let semantic = s.similar.semantic.as_ref().unwrap();
+    semantic.vectors.insert(id, &vector(values)).unwrap();
+}
+
+/// A search for `text` with the query vector `values`.
+fn blended(s: &Service, text: &str, values: &[f32]) -> Vec<Similar> {
+    let text = QuestionText::parse(text).unwrap();
+    let mut query = s.similar_query(Some(&text), None).unwrap();
+    query.vector = Some(vector(values));
+    s.find_similar_by(&query, 5).unwrap()
+}
+
+#[test]
+fn a_blend_ranks_a_paraphrase_that_shares_no_word_first_and_reports_both_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_semantic(dir.path());
+    let matras = submit(&s, MATRAS);
+    let wind = submit(&s, WIND);
+    set_vector(&s, matras, &[1.0, 0.1, 0.0]);
+    set_vector(&s, wind, &[0.0, 0.1, 1.0]);
+    let found = blended(
+        &s,
+        "How do we collect used bedding apart?",
+        &[0.98, 0.12, 0.02],
+    );
+    let first = &found[0];
+    assert_eq!(first.question.id.get(), matras);
+    let cosine = first.semantic.unwrap();
+    assert!(cosine > 0.99, "{cosine}");
+    let settings = &s.similar.semantic.as_ref().unwrap().settings;
+    let expected = (1.0 - settings.semantic_weight) * first.lexical
+        + settings.semantic_weight * settings.rescale(cosine);
+    assert!((first.score - expected).abs() < 1e-6);
+    // The other question's embedding is far from the query's: below the
+    // floor it adds nothing, and it is not listed on a blend of zero.
+    assert!(found
+        .iter()
+        .all(|x| x.question.id.get() != wind || x.score == x.lexical * 0.5));
+}
+
+#[test]
+fn in_a_blend_a_question_without_a_vector_keeps_its_lexical_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_semantic(dir.path());
+    let matras = submit(&s, MATRAS);
+    let found = blended(&s, MATRAS, &[1.0, 0.0]);
+    assert_eq!(found[0].question.id.get(), matras);
+    assert_eq!(found[0].semantic, None);
+    assert_eq!(found[0].score, found[0].lexical);
+}
+
+#[test]
+fn without_a_query_vector_the_search_is_the_lexical_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_semantic(dir.path());
+    let matras = submit(&s, MATRAS);
+    submit(&s, WIND);
+    set_vector(&s, matras, &[1.0, 0.0]);
+    let text = QuestionText::parse("Matrassen gescheiden inzamelen: hoe?").unwrap();
+    let query = s.similar_query(Some(&text), None).unwrap();
+    assert!(query.vector.is_none());
+    let found = s.find_similar_by(&query, 5).unwrap();
+    let lexical = s
+        .similar_to(&s.similar.features(text.as_str()), None, 5)
+        .unwrap();
+    let ids = |v: &[Similar]| {
+        v.iter()
+            .map(|x| (x.question.id, x.score))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&found), ids(&lexical));
+    assert!(found.iter().all(|x| x.semantic.is_none()));
 }
