@@ -288,12 +288,17 @@ impl QuestionService for Api {
         }
         let limit = convert::page_size(r.page_size, 10, 50)?;
         let service = self.service.clone();
-        let mut query = blocking(move || service.similar_query(text.as_ref(), like)).await?;
-        // The only wait on the embedding service, bounded by its
-        // query_timeout_ms; without a vector the search is lexical.
-        self.service.embed_query(&mut query).await;
-        let service = self.service.clone();
-        let found = blocking(move || service.find_similar_by(&query, limit)).await?;
+        let found = if service.semantic_counts().is_none() {
+            // Lexical only: one trip to a blocking thread.
+            blocking(move || service.find_similar(text.as_ref(), like, limit)).await?
+        } else {
+            let mut query = blocking(move || service.similar_query(text.as_ref(), like)).await?;
+            // The only wait on the embedding service, bounded by its
+            // query_timeout_ms; without a vector the search is lexical.
+            self.service.embed_query(&mut query).await;
+            let service = self.service.clone();
+            blocking(move || service.find_similar_by(&query, limit)).await?
+        };
         Ok(Response::new(proto::FindSimilarQuestionsResponse {
             similar: caller.similar(found).iter().map(convert::similar).collect(),
         }))

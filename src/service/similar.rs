@@ -250,7 +250,7 @@ impl Service {
         }
     }
 
-    /// How the semantic path has fared, when it is on.
+    /// How the semantic path has fared; None when it is off.
     pub fn semantic_counts(&self) -> Option<SemanticCounts> {
         self.similar
             .semantic
