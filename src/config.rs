@@ -67,6 +67,8 @@ pub struct FileConfig {
     pub max_watchers_per_client: Option<usize>,
     /// The `[tls]` table.
     pub tls: Option<TlsTable>,
+    /// Where Prometheus metrics are served (off when absent).
+    pub metrics_listen: Option<String>,
 }
 
 /// The `[tls]` table of the config file: PEM files, as the
@@ -104,6 +106,8 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     /// `--tls-client-ca` / `KICER_TLS_CLIENT_CA`.
     pub tls_client_ca: Option<PathBuf>,
+    /// `--metrics-listen` / `KICER_METRICS_LISTEN`.
+    pub metrics_listen: Option<String>,
 }
 
 /// The resolved settings.
@@ -144,6 +148,8 @@ pub struct ServeConfig {
     pub similar: SemanticSettings,
     /// TLS files; plain text when `None`.
     pub tls: Option<TlsFiles>,
+    /// Where Prometheus metrics are served; None: not at all.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Why the settings cannot be used.
@@ -214,6 +220,19 @@ impl ServeConfig {
                 "cache_mb must be at least 1 (sled needs a page cache)".into(),
             ));
         }
+        let metrics_listen = match cli.metrics_listen.or(from_file.metrics_listen) {
+            None => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::Value(format!(
+                    "metrics_listen address `{text}` is not IP:PORT: use e.g. 127.0.0.1:9464"
+                ))
+            })?),
+        };
+        if metrics_listen.is_some_and(|m| m.port() != 0 && m == listen) {
+            return Err(ConfigError::Value(format!(
+                "metrics_listen {listen} is the gRPC address: give the metrics a port of their own"
+            )));
+        }
         let file_tls = from_file.tls.unwrap_or_default();
         let tls = tls_files(TlsTable {
             cert: cli.tls_cert.or(file_tls.cert),
@@ -240,6 +259,7 @@ impl ServeConfig {
             reuse,
             similar,
             tls,
+            metrics_listen,
         })
     }
 }
@@ -557,5 +577,35 @@ mod tests {
             ..Overrides::default()
         });
         assert!(err.contains("only over TLS"), "{err}");
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_given_and_a_bad_one_is_named() {
+        let c = ServeConfig::resolve(None, Overrides::default()).unwrap();
+        assert_eq!(c.metrics_listen, None);
+        let c = ServeConfig::resolve(
+            None,
+            Overrides {
+                metrics_listen: Some("127.0.0.1:9464".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        for (bad, says) in [
+            ("9464", "is not IP:PORT"),
+            ("127.0.0.1:50051", "port of their own"),
+        ] {
+            let err = ServeConfig::resolve(
+                None,
+                Overrides {
+                    metrics_listen: Some(bad.into()),
+                    ..Overrides::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 }

@@ -43,7 +43,9 @@
 //!   place, the role table and tenancy (`grpc::access`), and
 //!   [`grpc::serve`] with health, reflection, gRPC-Web and TLS.
 //! * [`config`]: the server's settings (defaults < file < environment <
-//!   flags); [`telemetry`]: logs through `tracing`.
+//!   flags); [`telemetry`]: logs through `tracing`, and the Prometheus
+//!   metrics (recorded at the gRPC edge, from the status events and the
+//!   store's commits; served on their own listener).
 //! * [`eval`]: measuring routing quality on a labelled set.
 //! * [`cli`]: the `kicer` command line: `serve`, the core team's client
 //!   commands (`cli::remote`, one file per command group, one way to print

@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// Require client certificates signed by this CA (PEM): mTLS.
     #[arg(long, env = "KICER_TLS_CLIENT_CA", value_name = "FILE")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://IP:PORT/metrics [default: off].
+    /// They carry no question content, but do show the load and the
+    /// queue: keep the port on loopback or a monitoring network.
+    #[arg(long, env = "KICER_METRICS_LISTEN", value_name = "IP:PORT")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Runs the server until a shutdown signal.
@@ -71,6 +76,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             tls_cert: args.tls_cert,
             tls_key: args.tls_key,
             tls_client_ca: args.tls_client_ca,
+            metrics_listen: args.metrics_listen,
         },
     )?;
     telemetry::init(config.log_format);
@@ -116,6 +122,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         Arc::new(SystemTime),
     )?;
+    // Created before the store is shared, so it sees every commit.
+    let metrics = config
+        .metrics_listen
+        .map(|_| Arc::new(telemetry::metrics::Metrics::new()));
+    if let Some(m) = &metrics {
+        store.observe_commits(m.clone());
+    }
     let service = Arc::new(
         Service::open_with_snapshot(
             taxonomy,
@@ -167,6 +180,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             index.experts().len(),
             index.version()
         );
+        if let (Some(address), Some(m)) = (config.metrics_listen, &metrics) {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot serve metrics on {address}: is the port in use? choose another with --metrics-listen"
+                    )
+                })?;
+            let bound = listener.local_addr()?;
+            let _ = writeln!(out, "metrics on http://{bound}/metrics");
+            telemetry::metrics::follow_events(m.clone(), &service);
+            tokio::spawn(telemetry::exposition::serve(
+                listener,
+                m.clone(),
+                service.clone(),
+            ));
+        }
         let _ = out.flush();
         drop(out);
         drop(index);
@@ -182,6 +212,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 max_watchers_per_client: config.max_watchers_per_client,
                 access,
                 tls: config.tls.clone(),
+                metrics,
                 ..ServerOptions::default()
             },
         )

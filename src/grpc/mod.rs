@@ -13,6 +13,7 @@ mod directory;
 mod insights;
 mod limits;
 mod load;
+mod metrics;
 mod questions;
 mod status;
 pub mod tls;
@@ -135,6 +136,9 @@ pub struct ServerOptions {
     /// Serve TLS (mTLS with a client CA) with these files; plain text
     /// when `None`. The TLS handshake gets `first_request_timeout` too.
     pub tls: Option<tls::TlsFiles>,
+    /// Where every call is counted and timed; None (the default) records
+    /// nothing.
+    pub metrics: Option<Arc<crate::telemetry::metrics::Metrics>>,
 }
 
 impl Default for ServerOptions {
@@ -149,6 +153,7 @@ impl Default for ServerOptions {
             access: Arc::default(),
             request_timeout: REQUEST_TIMEOUT,
             tls: None,
+            metrics: None,
         }
     }
 }
@@ -255,6 +260,9 @@ pub async fn serve(
         .layer(conn::FirstRequestLayer)
         .layer(cors)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Outside every layer that answers a call itself (decode errors,
+        // access, shedding), so their refusals are counted too.
+        .layer(metrics::MetricsLayer::new(options.metrics.clone()))
         // Inside gRPC-Web, so it sees (and rewrites) the gRPC status.
         .layer(status::DecodeErrorLayer)
         // Before the shedding: a caller that may not call does not take

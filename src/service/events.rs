@@ -1,6 +1,7 @@
 //! Status events for watchers (portals and dashboards updating live).
 
-use crate::domain::{ActionKind, Category, ExpertId, ProviderId, Status};
+use super::routing::TriageCause;
+use crate::domain::{ActionKind, Category, ExpertId, OrganizationType, ProviderId, Status};
 use crate::store::{Event, Question, QuestionId};
 
 /// One status change of a question, as announced to watchers.
@@ -31,6 +32,10 @@ pub struct QuestionEvent {
     pub portal: String,
     /// The question's version after the change.
     pub version: u64,
+    /// The asking organisation's type (for counts by type).
+    pub organization_type: OrganizationType,
+    /// Why it is in triage, as a kind, when the change put it there.
+    pub triage_cause: Option<TriageCause>,
 }
 
 impl QuestionEvent {
@@ -50,6 +55,9 @@ impl QuestionEvent {
             on_behalf_of: event.on_behalf_of.clone(),
             portal: question.portal.clone(),
             version: question.version,
+            organization_type: question.organization_type,
+            triage_cause: (event.to == Status::Triage)
+                .then(|| TriageCause::of(question.triage_reason.as_deref().unwrap_or_default())),
         }
     }
 }
@@ -95,6 +103,8 @@ mod tests {
             on_behalf_of: None,
             portal: String::new(),
             version: 1,
+            organization_type: OrganizationType::Gemeente,
+            triage_cause: None,
         }
     }
 

@@ -36,8 +36,8 @@ pub use assignment::EQUALLY_GOOD;
 pub use events::{EventFilter, QuestionEvent};
 pub use insights::{KnowledgeGap, DEFAULT_REVIEW_MONTHS};
 pub use questions::{Lifecycle, Request, Submission, SubmitOutcome};
-pub use routing::RoutingPolicy;
-pub use similar::{ReuseSettings, Similar};
+pub use routing::{RoutingPolicy, TriageCause};
+pub use similar::{ReuseSettings, SearchCounts, SemanticCounts, Similar, SimilarQuery};
 
 use crate::analysis::Analyzer;
 use crate::domain::input::InputError;
@@ -174,6 +174,11 @@ impl Service {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The service's clock, now (ms since the epoch).
+    pub fn now_ms(&self) -> i64 {
+        self.time.now_ms()
     }
 }
 

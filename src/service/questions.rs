@@ -212,8 +212,11 @@ impl Service {
         let decision = match answered_before {
             Some(x) => Decision::Triage {
                 reason: format!(
-                    "asked and answered before: {} (similarity {:.2}); mark it as a duplicate of {} to reuse that answer",
-                    x.question.id, x.score, x.question.id
+                    "{}: {} (similarity {:.2}); mark it as a duplicate of {} to reuse that answer",
+                    super::routing::ANSWERED_BEFORE,
+                    x.question.id,
+                    x.score,
+                    x.question.id
                 ),
             },
             None => self.policy.decide(&c),

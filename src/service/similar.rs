@@ -11,6 +11,7 @@ use crate::similar::{Hit, SimilarIndex, Vector};
 use crate::store::{ListFilter, QuestionBrief, QuestionId, Store, StoreError};
 use crate::taxonomy::Taxonomy;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use semantic::SemanticCounts;
@@ -110,6 +111,19 @@ pub(super) struct SimilarQuestions {
     briefs: briefs::Briefs,
     /// The embeddings, when `[similar] embeddings_url` is set.
     semantic: Option<semantic::Semantic>,
+    /// Searches so far, and those that listed at least one question.
+    searches: AtomicU64,
+    found: AtomicU64,
+}
+
+/// How many similar-question searches were made (by submit, classify and
+/// FindSimilarQuestions) and how many listed at least one question.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchCounts {
+    /// Searches.
+    pub searches: u64,
+    /// Searches that listed at least one earlier question.
+    pub found: u64,
 }
 
 impl SimilarQuestions {
@@ -153,6 +167,8 @@ impl SimilarQuestions {
             saver,
             briefs: briefs::Briefs::new(),
             semantic: None,
+            searches: AtomicU64::new(0),
+            found: AtomicU64::new(0),
         })
     }
 
@@ -247,6 +263,14 @@ impl Service {
     pub fn spawn_embedder(&self) {
         if let Some(semantic) = &self.similar.semantic {
             semantic.spawn(self.store.clone());
+        }
+    }
+
+    /// Similar-question searches so far.
+    pub fn search_counts(&self) -> SearchCounts {
+        SearchCounts {
+            searches: self.similar.searches.load(Ordering::Relaxed),
+            found: self.similar.found.load(Ordering::Relaxed),
         }
     }
 
@@ -403,6 +427,10 @@ impl Service {
                 Err(StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
+        }
+        self.similar.searches.fetch_add(1, Ordering::Relaxed);
+        if !out.is_empty() {
+            self.similar.found.fetch_add(1, Ordering::Relaxed);
         }
         Ok(out)
     }

@@ -14,7 +14,16 @@
 use super::StoreError;
 use std::fs::File;
 use std::io;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+
+/// Told about every group commit (for metrics): how long the flush and
+/// fsync took and how many writes it made durable. Called by the leader
+/// after its flush, outside the lock, so it must be quick.
+pub trait CommitObserver: Send + Sync {
+    /// A flush of `writes` waiting writes took `seconds`.
+    fn committed(&self, seconds: f64, writes: u64);
+}
 
 #[derive(Debug, Default)]
 struct State {
@@ -38,6 +47,7 @@ pub struct GroupCommit {
     log: File,
     state: Mutex<State>,
     done: Condvar,
+    observer: OnceLock<Arc<dyn CommitObserver>>,
 }
 
 impl GroupCommit {
@@ -49,7 +59,13 @@ impl GroupCommit {
             log,
             state: Mutex::new(State::default()),
             done: Condvar::new(),
+            observer: OnceLock::new(),
         }
+    }
+
+    /// Reports every later commit to `observer` (the first one set stays).
+    pub fn observe(&self, observer: Arc<dyn CommitObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -76,8 +92,13 @@ impl GroupCommit {
             if !st.flushing {
                 st.flushing = true;
                 let target = st.issued;
+                let writes = target - st.durable;
                 drop(st);
+                let started = Instant::now();
                 let result = self.flush_to_disk();
+                if let (Ok(()), Some(observer)) = (&result, self.observer.get()) {
+                    observer.committed(started.elapsed().as_secs_f64(), writes);
+                }
                 st = self.lock();
                 st.flushing = false;
                 match &result {

@@ -175,6 +175,21 @@ pub trait Store: Send + Sync {
     /// Open questions per status, and per status and category, with their
     /// ages.
     fn open_ages(&self) -> Result<Vec<OpenAge>, StoreError>;
+    /// Open questions per status (RECEIVED excepted) with the submit time
+    /// of the oldest: cheap enough for every metrics scrape. The default
+    /// derives it from [`Store::open_ages`]; a backend may read less.
+    fn open_counts(&self, now_ms: i64) -> Result<Vec<OpenCount>, StoreError> {
+        Ok(self
+            .open_ages()?
+            .into_iter()
+            .filter(|a| a.category.is_none())
+            .map(|a| OpenCount {
+                status: a.status,
+                count: a.count,
+                oldest_submitted_ms: (a.count > 0).then_some(now_ms - a.oldest_ms),
+            })
+            .collect())
+    }
     /// Recomputes every lead-time aggregate from the event history;
     /// returns the number of questions replayed.
     fn rebuild_lead_times(&self) -> Result<u64, StoreError>;
@@ -213,6 +228,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(QuestionId, Vec<u8>)>, StoreError>;
     /// Routing feedback of the core team, oldest first, paged.
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError>;
+    /// Bytes the store occupies on disk, when the backend can tell.
+    fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
     /// Makes everything written so far durable (writes already are when
     /// they return; this is for shutdown).
     fn flush(&self) -> Result<(), StoreError>;

@@ -615,6 +615,18 @@ pub struct QueueEntry {
     pub priority: f64,
 }
 
+/// How many questions are in one open status, and when the oldest was
+/// submitted: what metrics and alerts need, without the ages' medians.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenCount {
+    /// The status.
+    pub status: Status,
+    /// How many.
+    pub count: u64,
+    /// When the oldest of them was submitted (ms); None when there are none.
+    pub oldest_submitted_ms: Option<i64>,
+}
+
 /// Open questions in one status (and category).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OpenAge {

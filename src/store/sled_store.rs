@@ -339,6 +339,12 @@ impl SledStore {
         self.commit.flushes()
     }
 
+    /// Reports every group commit (flush + fsync time, writes covered) to
+    /// `observer`: the metrics' view of the disk.
+    pub fn observe_commits(&self, observer: Arc<dyn super::commit::CommitObserver>) {
+        self.commit.observe(observer);
+    }
+
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         self.db.size_on_disk().map_err(io("measuring the store"))
@@ -591,6 +597,10 @@ impl Store for SledStore {
         self.open_question_ages()
     }
 
+    fn open_counts(&self, _now_ms: i64) -> Result<Vec<OpenCount>, StoreError> {
+        self.open_question_counts()
+    }
+
     fn rebuild_lead_times(&self) -> Result<u64, StoreError> {
         // Hold writes back while the counters are replaced: an increment
         // committed between the scan and the replacement would be lost.
@@ -706,6 +716,10 @@ impl Store for SledStore {
 
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError> {
         self.feedback_page(page)
+    }
+
+    fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
+        SledStore::size_on_disk(self).map(Some)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

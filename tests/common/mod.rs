@@ -198,6 +198,16 @@ pub fn spawn_binary(data_dir: &Path) -> BinaryApp {
 /// the URL is `https://localhost:PORT` (the name test certificates are
 /// made for).
 pub fn spawn_binary_with(data_dir: &Path, extra_args: &[&str]) -> BinaryApp {
+    spawn_binary_reading(data_dir, extra_args, 1).0
+}
+
+/// [`spawn_binary_with`], also returning the first `lines` lines the
+/// server prints (the address, the data line, the metrics address…).
+pub fn spawn_binary_reading(
+    data_dir: &Path,
+    extra_args: &[&str],
+    lines: usize,
+) -> (BinaryApp, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kicer"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -208,15 +218,22 @@ pub fn spawn_binary_with(data_dir: &Path, extra_args: &[&str]) -> BinaryApp {
         .env_remove("KICER_TLS_CERT")
         .env_remove("KICER_TLS_KEY")
         .env_remove("KICER_TLS_CLIENT_CA")
+        .env_remove("KICER_METRICS_LISTEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("kicer serve starts");
     let stdout = child.stdout.take().expect("stdout");
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("the server prints its address");
+    let mut reader = BufReader::new(stdout);
+    let mut printed = Vec::new();
+    for _ in 0..lines.max(1) {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .expect("the server prints its address");
+        printed.push(line.trim_end().to_string());
+    }
+    let first = &printed[0];
     let address = first
         .split_whitespace()
         .nth(3)
@@ -228,11 +245,12 @@ pub fn spawn_binary_with(data_dir: &Path, extra_args: &[&str]) -> BinaryApp {
     } else {
         format!("http://{address}")
     };
-    BinaryApp {
+    let app = BinaryApp {
         child,
         url,
         data_dir: data_dir.to_path_buf(),
-    }
+    };
+    (app, printed)
 }
 
 impl BinaryApp {

@@ -212,6 +212,32 @@ impl SledStore {
     /// Open questions per status, and per status and category, with their
     /// ages. Open questions are few next to closed ones; the category comes
     /// from the record, so this reads each open question once.
+    /// Counts from the by-status index alone: its keys sort by submit time,
+    /// so the first is the oldest, and no question is read.
+    pub(super) fn open_question_counts(&self) -> Result<Vec<OpenCount>, StoreError> {
+        let mut out = Vec::new();
+        for status in Status::ALL
+            .into_iter()
+            .filter(|s| s.is_open() && *s != Status::Received)
+        {
+            let mut count = 0u64;
+            let mut oldest = None;
+            for entry in self.db.scan_prefix(keys::by_status(status)).keys() {
+                let k = entry.map_err(io("reading open questions"))?;
+                if let Some((submitted, _)) = keys::status_entry(&k) {
+                    oldest.get_or_insert(submitted);
+                    count += 1;
+                }
+            }
+            out.push(OpenCount {
+                status,
+                count,
+                oldest_submitted_ms: oldest,
+            });
+        }
+        Ok(out)
+    }
+
     pub(super) fn open_question_ages(&self) -> Result<Vec<OpenAge>, StoreError> {
         let now = self.time.now_ms();
         let mut out = Vec::new();

@@ -871,6 +871,34 @@ fn open_questions_are_counted_per_status_with_their_age() {
 }
 
 #[test]
+fn the_cheap_open_counts_agree_with_the_ages() {
+    let f = fixture();
+    let start = f.time.now_ms();
+    f.store.submit(new_question("a", triage())).unwrap();
+    f.time.advance(2 * DAY);
+    f.store.submit(new_question("b", triage())).unwrap();
+    f.store.submit(new_question("c", routed())).unwrap();
+    f.time.advance(DAY);
+    let now = f.time.now_ms();
+    let counts = f.store.open_counts(now).unwrap();
+    // What the trait's default derives from the ages, status by status.
+    for age in f.store.open_ages().unwrap() {
+        if age.category.is_some() {
+            continue;
+        }
+        let c = counts.iter().find(|c| c.status == age.status).unwrap();
+        assert_eq!(c.count, age.count);
+        if age.count > 0 {
+            assert_eq!(c.oldest_submitted_ms, Some(now - age.oldest_ms));
+        }
+    }
+    let triage = counts.iter().find(|c| c.status == Status::Triage).unwrap();
+    assert_eq!((triage.count, triage.oldest_submitted_ms), (2, Some(start)));
+    let waiting = counts.iter().find(|c| c.status == Status::Waiting).unwrap();
+    assert_eq!((waiting.count, waiting.oldest_submitted_ms), (0, None));
+}
+
+#[test]
 fn experts_are_stored_validated_and_removed() {
     let f = fixture();
     let record: ExpertRecord =

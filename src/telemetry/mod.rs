@@ -1,6 +1,11 @@
-//! Logs: `tracing` to stderr, readable by default or JSON for collectors,
-//! filtered by `RUST_LOG` (default `info`). Every request runs in a span
-//! with its method and, where there is one, the question id.
+//! What kicer tells its operators. Logs: `tracing` to stderr, readable by
+//! default or JSON for collectors, filtered by `RUST_LOG` (default
+//! `info`); every request runs in a span with its method and, where there
+//! is one, the question id. Metrics: [`metrics`], the Prometheus
+//! exposition on its own listener (`--metrics-listen`, off by default).
+
+pub mod exposition;
+pub mod metrics;
 
 use crate::config::LogFormat;
 use tracing_subscriber::EnvFilter;
