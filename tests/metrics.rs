@@ -120,4 +120,36 @@ async fn a_scrape_shows_calls_outcomes_queue_and_disk_with_bounded_labels() {
     }
     let (status, _) = get(&metrics, "/");
     assert!(status.contains("404"), "{status}");
+    every_name_the_dashboard_and_alerts_use_is_scraped(&text);
+}
+
+/// The Grafana dashboard and the alerting rules in `deploy/` name only
+/// series a real scrape has (no Grafana or Prometheus server in CI to
+/// load them; promtool checks the rules' syntax).
+fn every_name_the_dashboard_and_alerts_use_is_scraped(text: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let scraped: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    for file in [
+        "grafana/dashboards/kicer.json",
+        "prometheus/kicer-alerts.yml",
+    ] {
+        let source = std::fs::read_to_string(root.join(file)).expect("deploy file");
+        let mut used = 0;
+        for (at, _) in source.match_indices("kicer_") {
+            let name: String = source[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            used += 1;
+            assert!(
+                scraped.contains(name.as_str()),
+                "{file} uses {name}, which no scrape has"
+            );
+        }
+        assert!(used > 3, "{file} names no kicer series");
+    }
 }

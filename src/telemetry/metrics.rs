@@ -26,6 +26,7 @@
 use crate::domain::{ActionKind, Category, OrganizationType, Status};
 use crate::service::{QuestionEvent, Service};
 use crate::store::commit::CommitObserver;
+use crate::store::{Dimension, LeadClock, LeadTimeQuery, Metric as LeadMetric};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -108,6 +109,18 @@ struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LeadLabels {
+    category: &'static str,
+    clock: &'static str,
+    percentile: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LeadCountLabels {
+    category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -154,6 +167,9 @@ pub struct Metrics {
     events_missed: Counter,
     open: Family<StatusLabels, Gauge>,
     triage_oldest: Gauge<f64, AtomicU64>,
+    triage_oldest_working: Gauge<f64, AtomicU64>,
+    lead: Family<LeadLabels, Gauge<f64, AtomicU64>>,
+    answered: Family<LeadCountLabels, Gauge>,
     index_version: Gauge,
     similar_searches: Counter,
     similar_found: Counter,
@@ -187,6 +203,9 @@ impl Metrics {
             events_missed: Counter::default(),
             open: Family::default(),
             triage_oldest: Gauge::default(),
+            triage_oldest_working: Gauge::default(),
+            lead: Family::default(),
+            answered: Family::default(),
             index_version: Gauge::default(),
             similar_searches: Counter::default(),
             similar_found: Counter::default(),
@@ -246,6 +265,23 @@ impl Metrics {
             "Age of the oldest question waiting in the triage queue (0 when it is empty)",
             Unit::Seconds,
             m.triage_oldest.clone(),
+        );
+        r.register_with_unit(
+            "triage_oldest_age_working",
+            "Age of the oldest question in the triage queue counted in Dutch working hours (0 when it is empty)",
+            Unit::Seconds,
+            m.triage_oldest_working.clone(),
+        );
+        r.register_with_unit(
+            "answer_lead_time_last_12_months",
+            "Submit to first answer, waiting for the asker excluded, over the last twelve months: percentiles by category, on the calendar or in working hours (what GetLeadTimes reports)",
+            Unit::Seconds,
+            m.lead.clone(),
+        );
+        r.register(
+            "answered_last_12_months",
+            "Questions answered for the first time in the last twelve months, by category",
+            m.answered.clone(),
         );
         r.register(
             "index_version",
@@ -379,18 +415,22 @@ impl Metrics {
                         })
                         .set(c.count as i64);
                 }
-                let oldest_triage = counts
+                let oldest = counts
                     .iter()
                     .find(|c| c.status == Status::Triage)
-                    .and_then(|c| c.oldest_submitted_ms)
-                    .map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0);
-                self.triage_oldest.set(oldest_triage);
+                    .and_then(|c| c.oldest_submitted_ms);
+                self.triage_oldest
+                    .set(oldest.map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0));
+                self.triage_oldest_working.set(oldest.map_or(0.0, |t| {
+                    crate::domain::worktime::working_millis(t, now_ms).max(0) as f64 / 1000.0
+                }));
             }
             Err(e) => {
                 tracing::warn!("metrics: cannot read the open questions: {e}");
                 self.scrape_error("open_questions");
             }
         }
+        self.refresh_lead_times(service);
         self.index_version
             .set(service.engine().index().version() as i64);
         match service.store().size_on_disk() {
@@ -419,6 +459,54 @@ impl Metrics {
             &mut seen.semantic_fallbacks,
             semantic.fallbacks,
         );
+    }
+
+    /// The answer lead times of the last twelve months, per category, from
+    /// the store's in-memory counters.
+    fn refresh_lead_times(&self, service: &Service) {
+        let (from_month, to_month) = service.last_twelve_months();
+        for (clock, clock_label) in [
+            (LeadClock::Calendar, "calendar"),
+            (LeadClock::WorkingHours, "working_hours"),
+        ] {
+            let query = LeadTimeQuery {
+                metric: LeadMetric::TimeToAnswer,
+                clock,
+                group_by: Dimension::Category,
+                from_month,
+                to_month,
+            };
+            let groups = match service.lead_times(&query, &[]) {
+                Ok(groups) => groups,
+                Err(e) => {
+                    tracing::warn!("metrics: cannot read the lead times: {e}");
+                    self.scrape_error("answer_lead_time");
+                    return;
+                }
+            };
+            for category in Category::ALL {
+                let name = category.as_str();
+                let group = groups.iter().find(|g| g.group == name);
+                for (percentile, value) in [
+                    ("50", group.map(|g| g.p50_ms)),
+                    ("90", group.map(|g| g.p90_ms)),
+                    ("99", group.map(|g| g.p99_ms)),
+                ] {
+                    let gauge = self.lead.get_or_create(&LeadLabels {
+                        category: name,
+                        clock: clock_label,
+                        percentile,
+                    });
+                    // NaN where nothing was answered: no lead time, not 0.
+                    gauge.set(value.map_or(f64::NAN, |ms| ms as f64 / 1000.0));
+                }
+                if clock == LeadClock::Calendar {
+                    self.answered
+                        .get_or_create(&LeadCountLabels { category: name })
+                        .set(group.map_or(0, |g| g.count) as i64);
+                }
+            }
+        }
     }
 
     fn scrape_error(&self, path: &'static str) {
