@@ -4,12 +4,13 @@
 
 use std::path::PathBuf;
 
-const PROTOS: [&str; 5] = [
+const PROTOS: [&str; 6] = [
     "proto/kicer/v1/common.proto",
     "proto/kicer/v1/questions.proto",
     "proto/kicer/v1/triage.proto",
     "proto/kicer/v1/directory.proto",
     "proto/kicer/v1/insights.proto",
+    "proto/kicer/v1/admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -22,7 +22,9 @@
 //!   secondary indexes, triage queue, lead-time counters, experts, feedback;
 //!   the [`store::Store`] trait, the lifecycle as pure functions
 //!   ([`store::transition`]) that every backend calls, and the sled
-//!   implementation: write queue, key layouts, group commit, queries.
+//!   implementation: write queue, key layouts, group commit, queries, and
+//!   online backups (`store::backup`: the file format; the sled snapshot
+//!   taken while writes go on).
 //! * [`learn`]: term weights learned from the core team's triage decisions,
 //!   laid over the taxonomy's priors on every index build.
 //! * [`similar`]: the in-memory inverted index of stored questions that
@@ -39,7 +41,8 @@
 //!   SHA-256 of their bearer token, constant-time authentication, per-client
 //!   rate limits, swapped whole on a reload; new tokens.
 //! * [`grpc`]: the edge: generated `kicer.v1` code, parsing requests into
-//!   domain values, the four services, errors mapped to `Status` in one
+//!   domain values, the five services (the fifth, admin, streams
+//!   backups), errors mapped to `Status` in one
 //!   place, the role table and tenancy (`grpc::access`), and
 //!   [`grpc::serve`] with health, reflection, gRPC-Web and TLS.
 //! * [`config`]: the server's settings (defaults < file < environment <
@@ -49,8 +52,8 @@
 //! * [`eval`]: measuring routing quality on a labelled set.
 //! * [`cli`]: the `kicer` command line: `serve`, the core team's client
 //!   commands (`cli::remote`, one file per command group, one way to print
-//!   a reply as a table or JSON, the edge's conversions reused), offline
-//!   `classify` and `eval`, and `kicer load`, the store's load and
+//!   a reply as a table or JSON, the edge's conversions reused; `backup`
+//!   and `health` among them), `restore`, offline `classify` and `eval`, and `kicer load`, the store's load and
 //!   durability tool.
 //! * [`synth`]: reproducible synthetic experts for benchmarks and load tests.
 //!

@@ -7,6 +7,7 @@
 pub mod load;
 mod output;
 pub mod remote;
+mod restore;
 pub mod serve;
 pub mod token;
 
@@ -54,6 +55,9 @@ pub enum Command {
     /// tool; see docs/benchmarks.md).
     #[command(subcommand, hide = true)]
     Load(load::LoadCommand),
+    /// Fill a new data directory from a backup taken by `kicer backup`
+    /// (checked completely before anything is written).
+    Restore(restore::RestoreArgs),
     /// Commands that talk to a running server.
     #[command(flatten)]
     Remote(remote::RemoteCommand),
@@ -147,6 +151,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Classify(args) => classify(args, json),
         Command::Eval(args) => run_eval(args, json),
         Command::Load(command) => load::run(command, &cli.remote).map(|()| ExitCode::SUCCESS),
+        Command::Restore(args) => restore::run(args, json).map(|()| ExitCode::SUCCESS),
         Command::Remote(command) => remote::run(cli.remote, command).map(|()| ExitCode::SUCCESS),
     }
 }

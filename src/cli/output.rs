@@ -166,3 +166,21 @@ pub fn report(r: &Report, verbose: bool) -> String {
     }
     out
 }
+
+/// A progress bar on stderr (`len`: the total, or a spinner when it is
+/// unknown), hidden when stderr is not a terminal or `quiet` (JSON
+/// output), so that scripts and logs see only the result.
+pub fn progress(len: Option<u64>, template: &str, quiet: bool) -> indicatif::ProgressBar {
+    let bar = match len {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}

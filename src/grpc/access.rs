@@ -75,6 +75,7 @@ pub const ROLES: &[(&str, &[Role])] = &[
     ("kicer.v1.InsightsService/GetLeadTimes", &[T, D, A]),
     ("kicer.v1.InsightsService/GetQueueStats", &[T, D, A]),
     ("kicer.v1.InsightsService/GetKnowledgeGaps", &[T, D, A]),
+    ("kicer.v1.AdminService/Backup", &[A]),
 ];
 
 /// Answers every client, with or without a token.

@@ -7,6 +7,7 @@
 //! (`status::blocking`) and map its errors in one place (`status`).
 
 mod access;
+mod admin;
 mod conn;
 pub(crate) mod convert;
 mod directory;
@@ -42,6 +43,7 @@ pub use load::{MAX_IN_FLIGHT, MAX_WATCHERS, MAX_WATCHERS_PER_CLIENT};
 use crate::auth::Registry;
 use crate::service::Service;
 use crate::store::StoreError;
+use proto::admin_service_server::AdminServiceServer;
 use proto::directory_service_server::DirectoryServiceServer;
 use proto::insights_service_server::InsightsServiceServer;
 use proto::question_service_server::QuestionServiceServer;
@@ -211,6 +213,7 @@ pub async fn serve(
     health.set_serving::<TriageServiceServer<Api>>().await;
     health.set_serving::<DirectoryServiceServer<Api>>().await;
     health.set_serving::<InsightsServiceServer<Api>>().await;
+    health.set_serving::<AdminServiceServer<Api>>().await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -233,6 +236,7 @@ pub async fn serve(
             .set_not_serving::<DirectoryServiceServer<Api>>()
             .await;
         health.set_not_serving::<InsightsServiceServer<Api>>().await;
+        health.set_not_serving::<AdminServiceServer<Api>>().await;
         health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
@@ -282,7 +286,10 @@ pub async fn serve(
         .add_service(
             DirectoryServiceServer::new(api.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(InsightsServiceServer::new(api).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(
+            InsightsServiceServer::new(api.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(AdminServiceServer::new(api))
         .serve_with_incoming_shutdown(
             conn::Incoming::new(listener, options.first_request_timeout),
             signal,

@@ -22,7 +22,7 @@ pub fn from_service(e: ServiceError) -> Status {
         }
         ServiceError::NotFound { .. } => Code::NotFound,
         ServiceError::AlreadyExists { .. } => Code::AlreadyExists,
-        ServiceError::Index(_) => Code::FailedPrecondition,
+        ServiceError::Index(_) | ServiceError::Busy(_) => Code::FailedPrecondition,
         ServiceError::Internal { .. } => Code::Internal,
         ServiceError::Store(s) => match s {
             StoreError::NotFound(_) => Code::NotFound,

@@ -10,6 +10,7 @@
 //! - `directory`: providers and experts, and the index rebuild after a
 //!   change;
 //! - `insights`: knowledge gaps, lead times, queue ages, review dates;
+//! - `backup`: online backups, one at a time;
 //! - `similar`: similar earlier questions and their reuse;
 //! - `routing`, `events`: the first routing decision and event values;
 //! - `paging`, `sync`: walking store listings and taking locks.
@@ -20,6 +21,7 @@
 //! status in one place.
 
 mod assignment;
+mod backup;
 mod directory;
 mod events;
 mod insights;
@@ -82,6 +84,9 @@ pub enum ServiceError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Work that runs one at a time is running already.
+    #[error("{0}")]
+    Busy(&'static str),
     /// The directory could not be turned into an index.
     #[error("the directory cannot be indexed: {0}")]
     Index(#[from] IndexError),
@@ -107,6 +112,7 @@ pub struct Service {
     learning: learning::Learning,
     similar: similar::SimilarQuestions,
     load: assignment::Load,
+    backups: backup::Backups,
 }
 
 impl std::fmt::Debug for Service {
@@ -163,6 +169,7 @@ impl Service {
             learning,
             similar,
             load,
+            backups: backup::Backups::default(),
         })
     }
 

@@ -15,6 +15,7 @@
 //! flush + fsync shared by all writers waiting at that moment); a call
 //! returns only when its write is on disk. Key layouts live in `keys`.
 
+pub mod backup;
 mod batch;
 pub mod commit;
 #[cfg(test)]
@@ -228,6 +229,13 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(QuestionId, Vec<u8>)>, StoreError>;
     /// Routing feedback of the core team, oldest first, paged.
     fn feedback(&self, page: &PageRequest) -> Result<Page<Feedback>, StoreError>;
+    /// Writes a consistent snapshot of the whole store into `sink` (see
+    /// [`backup`]) while writes go on; they pause only briefly at the end
+    /// (the pause is in the returned figures).
+    fn backup(
+        &self,
+        sink: &mut dyn backup::SnapshotSink,
+    ) -> Result<backup::SnapshotStats, StoreError>;
     /// Bytes the store occupies on disk, when the backend can tell.
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
         Ok(None)

@@ -6,7 +6,9 @@
 mod counters;
 mod migrate;
 mod read;
+mod snapshot;
 
+use super::backup::{SnapshotSink, SnapshotStats};
 use super::batch::WriteQueue;
 use super::commit::GroupCommit;
 use super::keys;
@@ -80,6 +82,10 @@ pub struct SledStore {
     durable: bool,
     /// The lead-time counters in memory, for queries.
     counters: counters::Counters,
+    /// Taken (shared) by every write outside the write queue (directory
+    /// records, service values, embeddings) and (exclusively) by a backup's
+    /// final round, which must see no write half done.
+    outside: std::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -321,6 +327,7 @@ impl SledStore {
             time,
             durable: options.durable,
             counters,
+            outside: std::sync::RwLock::new(()),
         };
         if found < FORMAT {
             migrate::finish(&store, found)?;
@@ -443,10 +450,24 @@ impl SledStore {
     /// Writes a directory or service record outside the write queue: these
     /// are single keys that no question write reads.
     fn put_record(&self, key: Vec<u8>, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.db
-            .insert(key, bytes)
-            .map_err(io("writing a directory record"))?;
+        self.outside_write().and_then(|_g| {
+            self.db
+                .insert(key, bytes)
+                .map_err(io("writing a directory record"))
+        })?;
         self.make_durable()
+    }
+
+    /// Lets a write outside the write queue run (many at once), unless a
+    /// backup's final round holds them back.
+    fn outside_write(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>, StoreError> {
+        Ok(self.outside.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Holds back every write outside the write queue until the guard is
+    /// dropped, after those running now finish.
+    fn hold_outside_writes(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.outside.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn load(&self, id: QuestionId) -> Result<Question, StoreError> {
@@ -627,18 +648,22 @@ impl Store for SledStore {
                 to_json("an expert", expert)?,
             );
         }
+        let outside = self.outside_write()?;
         self.db
             .apply_batch(batch)
             .map_err(io("writing imported experts"))?;
+        drop(outside);
         self.make_durable()
     }
 
     fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError> {
+        let outside = self.outside_write()?;
         let existed = self
             .db
             .remove(keys::expert(id.as_str()))
             .map_err(io("removing an expert"))?
             .is_some();
+        drop(outside);
         self.make_durable()?;
         Ok(existed)
     }
@@ -682,6 +707,7 @@ impl Store for SledStore {
         {
             return Err(StoreError::NotFound(id));
         }
+        let _outside = self.outside_write()?;
         self.db
             .insert(keys::embedding(id), encoded)
             .map_err(io("writing an embedding"))?;
@@ -720,6 +746,10 @@ impl Store for SledStore {
 
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
         SledStore::size_on_disk(self).map(Some)
+    }
+
+    fn backup(&self, sink: &mut dyn SnapshotSink) -> Result<SnapshotStats, StoreError> {
+        self.snapshot(sink)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

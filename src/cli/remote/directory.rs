@@ -207,13 +207,10 @@ async fn add(s: &mut Session, a: AddExpertArgs) -> anyhow::Result<()> {
 /// chunks with a progress bar.
 async fn import(s: &mut Session, file: PathBuf) -> anyhow::Result<()> {
     let records = read_experts(&file)?;
-    let bar = indicatif::ProgressBar::new(records.len() as u64);
-    if s.json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} experts ({eta} left)")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::cli::output::progress(
+        Some(records.len() as u64),
+        "{bar:40} {pos}/{len} experts ({eta} left)",
+        s.json,
     );
     let (mut created, mut updated, mut version) = (0, 0, 0);
     for chunk in records.chunks(IMPORT_CHUNK) {

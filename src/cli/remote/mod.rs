@@ -28,6 +28,7 @@ macro_rules! change_command {
     };
 }
 
+mod admin;
 mod connect;
 pub mod directory;
 pub mod insights;
@@ -45,6 +46,7 @@ pub use insights::{ClockArg, GroupArg, LeadtimesArgs, MetricArg};
 pub use questions::{AnswerArgs, ListArgs, ReviewCommand, SubmitArgs, WatchArgs};
 pub use triage::{LearnedCommand, RouteArgs};
 
+use crate::grpc::proto::admin_service_client::AdminServiceClient;
 use crate::grpc::proto::directory_service_client::DirectoryServiceClient;
 use crate::grpc::proto::insights_service_client::InsightsServiceClient;
 use crate::grpc::proto::question_service_client::QuestionServiceClient;
@@ -203,6 +205,22 @@ pub enum RemoteCommand {
     },
     /// Print status events as they happen (Ctrl-C to stop).
     Watch(WatchArgs),
+    /// Take an online backup of the server's store into a new or empty
+    /// directory (admins). Writes go on meanwhile; restore it with `kicer
+    /// restore`.
+    Backup {
+        /// Where the backup goes: a new or empty directory.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Ask whether the server serves (gRPC health): exits 0 when SERVING,
+    /// 1 otherwise. For container health checks and scripts.
+    Health {
+        /// One service (e.g. kicer.v1.QuestionService) instead of the
+        /// whole server.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
 }
 
 /// A connection to the server: a client per service, who acts, and which
@@ -212,6 +230,8 @@ struct Session {
     triage: TriageServiceClient<Link>,
     directory: DirectoryServiceClient<Link>,
     insights: InsightsServiceClient<Link>,
+    admin: AdminServiceClient<Link>,
+    health: tonic_health::pb::health_client::HealthClient<Link>,
     actor: String,
     json: bool,
     server: String,
@@ -225,7 +245,9 @@ impl Session {
             triage: TriageServiceClient::new(channel.clone()),
             directory: DirectoryServiceClient::new(channel.clone())
                 .max_decoding_message_size(crate::grpc::MAX_MESSAGE_BYTES),
-            insights: InsightsServiceClient::new(channel),
+            insights: InsightsServiceClient::new(channel.clone()),
+            admin: AdminServiceClient::new(channel.clone()),
+            health: tonic_health::pb::health_client::HealthClient::new(channel),
             actor: remote.actor(),
             json: remote.json,
             server: remote.server.clone(),
@@ -322,5 +344,7 @@ async fn dispatch(s: &mut Session, command: RemoteCommand) -> anyhow::Result<()>
         C::Leadtimes(a) => insights::leadtimes(s, a).await,
         C::Stats => insights::stats(s).await,
         C::Gaps { from, to, min } => insights::gaps(s, from, to, min).await,
+        C::Backup { to } => admin::backup(s, to).await,
+        C::Health { service } => admin::health(s, service).await,
     }
 }
