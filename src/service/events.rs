@@ -2,6 +2,7 @@
 
 use super::routing::TriageCause;
 use crate::domain::{ActionKind, Category, ExpertId, OrganizationType, ProviderId, Status};
+use crate::store::leadtime::{self, Measurement};
 use crate::store::{Event, Question, QuestionId};
 
 /// One status change of a question, as announced to watchers.
@@ -36,6 +37,10 @@ pub struct QuestionEvent {
     pub organization_type: OrganizationType,
     /// Why it is in triage, as a kind, when the change put it there.
     pub triage_cause: Option<TriageCause>,
+    /// When this change is the first answer: the time to answer it
+    /// completes (calendar and working-hours ms, as the lead times count
+    /// it).
+    pub answer_time: Option<Measurement>,
 }
 
 impl QuestionEvent {
@@ -58,6 +63,10 @@ impl QuestionEvent {
             organization_type: question.organization_type,
             triage_cause: (event.to == Status::Triage)
                 .then(|| TriageCause::of(question.triage_reason.as_deref().unwrap_or_default())),
+            answer_time: (event.to == Status::Answered
+                && question.timeline.first_answered_ms == Some(event.at_ms))
+            .then(|| leadtime::answer_time(&question.timeline))
+            .flatten(),
         }
     }
 }
@@ -105,6 +114,7 @@ mod tests {
             version: 1,
             organization_type: OrganizationType::Gemeente,
             triage_cause: None,
+            answer_time: None,
         }
     }
 

@@ -166,17 +166,27 @@ pub fn advance(timeline: &mut Timeline, to: Status, at_ms: i64) -> Vec<Measureme
         Status::Waiting => timeline.waiting_since_ms = Some(at_ms),
         Status::Answered if timeline.first_answered_ms.is_none() => {
             timeline.first_answered_ms = Some(at_ms);
-            out.push(measure(
-                Metric::TimeToAnswer,
-                timeline.received_ms,
-                at_ms,
-                timeline.waited_ms,
-                timeline.waited_work_ms,
-            ));
+            out.extend(answer_time(timeline));
         }
         _ => {}
     }
     out
+}
+
+/// The time to answer of a question answered at least once: received to
+/// first answered, waiting for the asker excluded. What the first answer
+/// measured, also for those who see only the question afterwards (the
+/// metrics' histogram).
+pub fn answer_time(timeline: &Timeline) -> Option<Measurement> {
+    timeline.first_answered_ms.map(|at_ms| {
+        measure(
+            Metric::TimeToAnswer,
+            timeline.received_ms,
+            at_ms,
+            timeline.waited_ms,
+            timeline.waited_work_ms,
+        )
+    })
 }
 
 fn measure(metric: Metric, from: i64, to: i64, minus: i64, minus_work: i64) -> Measurement {

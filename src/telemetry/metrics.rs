@@ -116,6 +116,12 @@ struct LeadLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClockLabels {
+    category: &'static str,
+    clock: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LeadCountLabels {
     category: &'static str,
 }
@@ -138,6 +144,11 @@ fn rpc_buckets() -> Histogram {
 fn flush_buckets() -> Histogram {
     // 100 µs to ~3.3 s: a page-cache flush to a struggling disk.
     Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+/// Lead times: a minute to about a year, doubling.
+fn lead_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(60.0, 2.0, 20))
 }
 
 fn batch_buckets() -> Histogram {
@@ -170,6 +181,7 @@ pub struct Metrics {
     triage_oldest_working: Gauge<f64, AtomicU64>,
     lead: Family<LeadLabels, Gauge<f64, AtomicU64>>,
     answered: Family<LeadCountLabels, Gauge>,
+    answer_seconds: Family<ClockLabels, Histogram, fn() -> Histogram>,
     index_version: Gauge,
     similar_searches: Counter,
     similar_found: Counter,
@@ -206,6 +218,7 @@ impl Metrics {
             triage_oldest_working: Gauge::default(),
             lead: Family::default(),
             answered: Family::default(),
+            answer_seconds: Family::new_with_constructor(lead_buckets),
             index_version: Gauge::default(),
             similar_searches: Counter::default(),
             similar_found: Counter::default(),
@@ -277,6 +290,12 @@ impl Metrics {
             "Submit to first answer, waiting for the asker excluded, over the last twelve months: percentiles by category, on the calendar or in working hours (what GetLeadTimes reports)",
             Unit::Seconds,
             m.lead.clone(),
+        );
+        r.register_with_unit(
+            "answer_lead_time",
+            "Time to answer of the questions answered since the server started (submit to first answer, waiting for the asker excluded), by category, on the calendar or in working hours",
+            Unit::Seconds,
+            m.answer_seconds.clone(),
         );
         r.register(
             "answered_last_12_months",
@@ -394,6 +413,14 @@ impl Metrics {
         }
         if e.action == Some(ActionKind::Route) && e.from == Some(Status::Triage) {
             self.feedback.inc();
+        }
+        if let Some(m) = e.answer_time {
+            let category = e.category.map_or("NONE", Category::as_str);
+            for (clock, ms) in [("calendar", m.calendar_ms), ("working_hours", m.working_ms)] {
+                self.answer_seconds
+                    .get_or_create(&ClockLabels { category, clock })
+                    .observe(ms as f64 / 1000.0);
+            }
         }
     }
 
