@@ -135,9 +135,71 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// An error as it may reach the terminal: its message with its causes (as
 /// `{:#}` prints them) made [`remote::render::safe`], because a server's
-/// reply or a file's content may echo text with escape sequences in it.
+/// reply or a file's content may echo text with escape sequences in it;
+/// and the exit status it calls for.
 fn printable(err: anyhow::Error) -> anyhow::Error {
-    anyhow::anyhow!(remote::render::safe(&format!("{err:#}")))
+    let code = exit_code(&err);
+    anyhow::Error::new(Failure {
+        message: remote::render::safe(&format!("{err:#}")),
+        code,
+    })
+}
+
+/// A failed command as the binary reports it.
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    /// The exit status: [`crate::telemetry::panics::EXIT_STORE`] when the
+    /// store cannot be read or written (a damaged store, a full disk), so
+    /// that a supervisor can tell those from other errors (1).
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+fn exit_code(err: &anyhow::Error) -> u8 {
+    use crate::grpc::ServeError;
+    use crate::service::ServiceError;
+    use crate::store::backup::BackupError;
+    use crate::store::StoreError;
+    let store_failed = |s: &StoreError| {
+        matches!(
+            s,
+            StoreError::Damaged { .. } | StoreError::Corrupt { .. } | StoreError::Io { .. }
+        )
+    };
+    let failed = err.chain().any(|cause| {
+        cause.downcast_ref::<StoreError>().is_some_and(store_failed)
+            || matches!(
+                cause.downcast_ref::<ServiceError>(),
+                Some(ServiceError::Store(s)) if store_failed(s)
+            )
+            || matches!(
+                cause.downcast_ref::<BackupError>(),
+                Some(BackupError::Store(s)) if store_failed(s)
+            )
+            || matches!(
+                cause.downcast_ref::<ServeError>(),
+                Some(ServeError::StoreFailed(_) | ServeError::Flush(_))
+            )
+    });
+    if failed {
+        crate::telemetry::panics::EXIT_STORE
+    } else {
+        1
+    }
 }
 
 fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {

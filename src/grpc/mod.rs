@@ -178,6 +178,10 @@ pub enum ServeError {
     /// The final flush failed.
     #[error("flushing the store at shutdown failed: {0}")]
     Flush(#[from] StoreError),
+    /// The store refused writes (a full or failing disk): the server
+    /// stopped so that its supervisor restarts it.
+    #[error("the store stopped accepting writes ({0}); kicer stopped so that its supervisor restarts it. Every acknowledged write is kept: once the cause is fixed (free space on the disk), the restarted server serves again")]
+    StoreFailed(String),
 }
 
 /// The state every handler shares.
@@ -227,9 +231,23 @@ pub async fn serve(
 
     let cors = cors_layer(&options.cors_origins)?;
     let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
+    let failure = Arc::new(std::sync::Mutex::new(None::<String>));
+    let (noted, watched) = (failure.clone(), service.clone());
     let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing requests in flight");
+        // A store that refuses writes does not recover in this process
+        // (sled 0.34 keeps refusing after a failed write): say so in
+        // health and stop, so that the supervisor restarts kicer.
+        let failed = tokio::select! {
+            () = shutdown => None,
+            why = store_failure(watched) => Some(why),
+        };
+        match &failed {
+            Some(why) => tracing::error!(
+                "the store stopped accepting writes ({why}): reporting NOT_SERVING and stopping so that the supervisor restarts kicer"
+            ),
+            None => tracing::info!("shutting down: finishing requests in flight"),
+        }
+        *noted.lock().unwrap_or_else(|p| p.into_inner()) = failed;
         health.set_not_serving::<QuestionServiceServer<Api>>().await;
         health.set_not_serving::<TriageServiceServer<Api>>().await;
         health
@@ -314,6 +332,10 @@ pub async fn serve(
         }
     };
     // Flush even when the transport failed: what was written stays.
+    let failed = failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(why) = failed {
+        return Err(ServeError::StoreFailed(why));
+    }
     let flushed = service.clone();
     tokio::task::spawn_blocking(move || flushed.flush())
         .await
@@ -323,6 +345,19 @@ pub async fn serve(
     tracing::info!("store flushed; stopped");
     served?;
     Ok(())
+}
+
+/// How often the server looks whether its store still accepts writes.
+const STORE_CHECK: Duration = Duration::from_millis(250);
+
+/// Resolves with the reason once the store has stopped accepting writes.
+async fn store_failure(service: Arc<Service>) -> String {
+    loop {
+        if let Some(why) = service.store().write_failure() {
+            return why;
+        }
+        tokio::time::sleep(STORE_CHECK).await;
+    }
 }
 
 fn cors_layer(origins: &[String]) -> Result<CorsLayer, ServeError> {

@@ -32,7 +32,7 @@ pub fn from_service(e: ServiceError) -> Status {
             StoreError::Stale { .. } => Code::Aborted,
             StoreError::Invalid(_) | StoreError::BadPageToken => Code::InvalidArgument,
             StoreError::Locked { .. } | StoreError::Format { .. } => Code::FailedPrecondition,
-            StoreError::Corrupt { .. } => Code::DataLoss,
+            StoreError::Corrupt { .. } | StoreError::Damaged { .. } => Code::DataLoss,
             StoreError::Io { .. } => Code::Unavailable,
             StoreError::Encode { .. } => Code::Internal,
         },

@@ -98,6 +98,14 @@ pub enum StoreError {
         /// The decoder's message.
         reason: String,
     },
+    /// The storage engine cannot read the data directory: it is damaged.
+    #[error("the store in {path} is damaged ({reason}): restore it from a backup (`kicer restore --from BACKUP --data-dir NEW`, then start kicer with --data-dir NEW); keep the damaged directory for inspection")]
+    Damaged {
+        /// The directory.
+        path: String,
+        /// What the engine reported.
+        reason: String,
+    },
     /// The disk or the storage engine failed. The message names what kicer
     /// was doing; the operating system's or engine's own error is kept as
     /// the source, for the log.
@@ -122,12 +130,32 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// A storage failure while doing `context`, caused by `source`.
+    /// A storage failure while doing `context`, caused by `source`. A
+    /// full disk is named as such: it is the one cause an operator can
+    /// fix at once, and the OS's own text is not shown to clients.
     pub fn io(context: impl Into<String>, source: impl Into<std::io::Error>) -> Self {
-        StoreError::Io {
-            context: context.into(),
-            source: source.into(),
+        let source = source.into();
+        let context = context.into();
+        let context = if is_disk_full(&source) {
+            format!("the disk holding the store is full: {context}")
+        } else {
+            context
+        };
+        StoreError::Io { context, source }
+    }
+
+    /// The kind of the I/O error underneath (`Other` for the rest).
+    pub fn io_kind(&self) -> std::io::ErrorKind {
+        match self {
+            StoreError::Io { source, .. } => source.kind(),
+            _ => std::io::ErrorKind::Other,
         }
+    }
+
+    /// Whether this is a failure of the disk or the engine (rather than a
+    /// refusal of the request).
+    pub fn is_io(&self) -> bool {
+        matches!(self, StoreError::Io { .. })
     }
 
     /// The state a failed transition found, for callers that map errors.
@@ -137,6 +165,14 @@ impl StoreError {
             _ => None,
         }
     }
+}
+
+/// Whether an I/O error means that the disk (or the quota) is full.
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || matches!(e.raw_os_error(), Some(28 | 122)) // ENOSPC, EDQUOT
 }
 
 /// The operations the service needs from storage.
@@ -236,6 +272,13 @@ pub trait Store: Send + Sync {
         &self,
         sink: &mut dyn backup::SnapshotSink,
     ) -> Result<backup::SnapshotStats, StoreError>;
+    /// Why the store stopped accepting writes, once a write failed on the
+    /// disk or in the engine. sled 0.34 refuses every write after one
+    /// failed, until the process restarts, so the server reports
+    /// NOT_SERVING and stops when this is set (`grpc::serve`).
+    fn write_failure(&self) -> Option<String> {
+        None
+    }
     /// Bytes the store occupies on disk, when the backend can tell.
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
         Ok(None)

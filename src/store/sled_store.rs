@@ -86,6 +86,9 @@ pub struct SledStore {
     /// records, service values, embeddings) and (exclusively) by a backup's
     /// final round, which must see no write half done.
     outside: std::sync::RwLock<()>,
+    /// Why writes stopped working, once one failed on the disk or in
+    /// sled (which then refuses every later write until a restart).
+    failure: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -249,8 +252,25 @@ fn ensure_counter(db: &sled::Db, counter: &[u8], prefix: u8) -> Result<(), Store
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in `path`.
+    /// Opens (or creates) the store in `path`. A damaged store is an
+    /// error that says to restore a backup: sled 0.34 panics on some
+    /// damaged files instead of returning an error, so the panic is caught
+    /// here and never reaches the terminal.
     pub fn open(
+        path: &Path,
+        options: StoreOptions,
+        time: Arc<dyn TimeSource>,
+    ) -> Result<Self, StoreError> {
+        crate::telemetry::panics::quietly(|| Self::open_checked(path, options, time))
+            .unwrap_or_else(|reason| {
+                Err(StoreError::Damaged {
+                    path: path.display().to_string(),
+                    reason: format!("the storage engine failed reading it: {reason}"),
+                })
+            })
+    }
+
+    fn open_checked(
         path: &Path,
         options: StoreOptions,
         time: Arc<dyn TimeSource>,
@@ -272,6 +292,14 @@ impl SledStore {
                 if text.contains("lock") || text.contains("Resource temporarily unavailable") {
                     StoreError::Locked {
                         path: shown.clone(),
+                    }
+                } else if matches!(
+                    e,
+                    sled::Error::Corruption { .. } | sled::Error::ReportableBug(_)
+                ) {
+                    StoreError::Damaged {
+                        path: shown.clone(),
+                        reason: text,
                     }
                 } else {
                     StoreError::io(format!("cannot open the store in {shown}"), e)
@@ -328,6 +356,7 @@ impl SledStore {
             durable: options.durable,
             counters,
             outside: std::sync::RwLock::new(()),
+            failure: std::sync::Mutex::new(None),
         };
         if found < FORMAT {
             migrate::finish(&store, found)?;
@@ -360,7 +389,21 @@ impl SledStore {
     /// Runs a write in the next batch of the write queue: one sled
     /// transaction and one flush + fsync for every write queued with it.
     fn execute(&self, op: Op) -> Result<Output, StoreError> {
-        self.writes.run(op, &|batch| self.commit_batch(batch))
+        self.written(self.writes.run(op, &|batch| self.commit_batch(batch)))
+    }
+
+    /// Passes a write's result on, noting a failure of the disk or the
+    /// engine: the first one is what [`Store::write_failure`] reports.
+    fn written<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &result {
+            if e.is_io() {
+                let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+                if failure.is_none() {
+                    *failure = Some(e.to_string());
+                }
+            }
+        }
+        result
     }
 
     /// Commits a batch as one transaction and makes it durable. A write
@@ -379,6 +422,7 @@ impl SledStore {
         match committed {
             Ok(results) => match self.make_durable() {
                 Ok(()) => results,
+                // The kind is kept, so that a full disk is named as one.
                 // Refusals wrote nothing and stay refusals; committed
                 // writes may or may not have reached the disk.
                 Err(e) => results
@@ -388,7 +432,7 @@ impl SledStore {
                             Err(StoreError::io(
                                 "the write was committed but could not be made durable; its outcome is unknown: \
                                  retry with the same request id, or read the question again",
-                                std::io::Error::other(e.to_string()),
+                                std::io::Error::new(e.io_kind(), e.to_string()),
                             ))
                         })
                     })
@@ -649,22 +693,26 @@ impl Store for SledStore {
             );
         }
         let outside = self.outside_write()?;
-        self.db
-            .apply_batch(batch)
-            .map_err(io("writing imported experts"))?;
+        self.written(
+            self.db
+                .apply_batch(batch)
+                .map_err(io("writing imported experts")),
+        )?;
         drop(outside);
-        self.make_durable()
+        self.written(self.make_durable())
     }
 
     fn delete_expert(&self, id: &ExpertId) -> Result<bool, StoreError> {
         let outside = self.outside_write()?;
         let existed = self
-            .db
-            .remove(keys::expert(id.as_str()))
-            .map_err(io("removing an expert"))?
+            .written(
+                self.db
+                    .remove(keys::expert(id.as_str()))
+                    .map_err(io("removing an expert")),
+            )?
             .is_some();
         drop(outside);
-        self.make_durable()?;
+        self.written(self.make_durable())?;
         Ok(existed)
     }
 
@@ -708,9 +756,11 @@ impl Store for SledStore {
             return Err(StoreError::NotFound(id));
         }
         let _outside = self.outside_write()?;
-        self.db
-            .insert(keys::embedding(id), encoded)
-            .map_err(io("writing an embedding"))?;
+        self.written(
+            self.db
+                .insert(keys::embedding(id), encoded)
+                .map_err(io("writing an embedding")),
+        )?;
         Ok(())
     }
 
@@ -750,6 +800,13 @@ impl Store for SledStore {
 
     fn backup(&self, sink: &mut dyn SnapshotSink) -> Result<SnapshotStats, StoreError> {
         self.snapshot(sink)
+    }
+
+    fn write_failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -3,9 +3,12 @@
 //! `info`); every request runs in a span with its method and, where there
 //! is one, the question id. Metrics: [`metrics`], the Prometheus
 //! exposition on its own listener (`--metrics-listen`, off by default).
+//! Panics: [`panics`], one log line each, and a stop when the storage
+//! engine's own thread fails.
 
 pub mod exposition;
 pub mod metrics;
+pub mod panics;
 
 use crate::config::LogFormat;
 use tracing_subscriber::EnvFilter;

@@ -208,6 +208,21 @@ pub fn spawn_binary_reading(
     extra_args: &[&str],
     lines: usize,
 ) -> (BinaryApp, Vec<String>) {
+    spawn_serve(data_dir, extra_args, lines, Stdio::null())
+}
+
+/// [`spawn_binary`] with the server's log (stderr) written to `log`.
+pub fn spawn_binary_logged(data_dir: &Path, log: &Path) -> BinaryApp {
+    let file = std::fs::File::create(log).expect("log file");
+    spawn_serve(data_dir, &[], 1, Stdio::from(file)).0
+}
+
+fn spawn_serve(
+    data_dir: &Path,
+    extra_args: &[&str],
+    lines: usize,
+    stderr: Stdio,
+) -> (BinaryApp, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kicer"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -220,7 +235,7 @@ pub fn spawn_binary_reading(
         .env_remove("KICER_TLS_CLIENT_CA")
         .env_remove("KICER_METRICS_LISTEN")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("kicer serve starts");
     let stdout = child.stdout.take().expect("stdout");
