@@ -34,6 +34,7 @@ export function percent(x: number): string {
 
 /** A length of time in the largest unit that keeps it readable. */
 export function age(secs: number): string {
+  if (secs < 60) return `${num(secs, 1)} ${t.seconds}`;
   if (secs < 3600) return `${num(secs / 60, 0)} ${t.minutes}`;
   if (secs < 72 * 3600) return `${num(secs / 3600, 1)} ${t.hours}`;
   return `${num(secs / 86400, 1)} ${t.days}`;
@@ -41,6 +42,7 @@ export function age(secs: number): string {
 
 /** The unit a plot of these seconds reads best in. */
 export function unitFor(maxSecs: number): { div: number; name: string } {
+  if (maxSecs < 120) return { div: 1, name: t.seconds };
   if (maxSecs < 2 * 3600) return { div: 60, name: t.minutes };
   if (maxSecs < 72 * 3600) return { div: 3600, name: t.hours };
   return { div: 86400, name: t.days };

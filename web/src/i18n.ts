@@ -155,6 +155,7 @@ const nl = {
   reviewIntro: "Beantwoorde vragen waarvan de herbeoordelingsdatum voorbij is, vroegste eerst.",
   reviewNone: "Geen antwoorden toe aan herbeoordeling.",
   due: "sinds",
+  seconds: "s",
   hours: "uur",
   minutes: "min",
   days: "dagen",
@@ -208,7 +209,7 @@ const nl = {
     [Status.DUPLICATE]: "dubbel",
   } as Record<number, string>,
   actionNames: {
-    [Action.UNSPECIFIED]: "wijziging",
+    [Action.UNSPECIFIED]: "ingediend",
     [Action.ROUTE]: "gerouteerd",
     [Action.TRIAGE]: "naar triage",
     [Action.REJECT]: "afgewezen",
@@ -376,6 +377,7 @@ const en: Dict = {
   reviewIntro: "Answered questions whose review date has passed, earliest first.",
   reviewNone: "No answers are due for review.",
   due: "since",
+  seconds: "s",
   hours: "h",
   minutes: "min",
   days: "days",
@@ -429,7 +431,7 @@ const en: Dict = {
     [Status.DUPLICATE]: "duplicate",
   },
   actionNames: {
-    [Action.UNSPECIFIED]: "change",
+    [Action.UNSPECIFIED]: "submitted",
     [Action.ROUTE]: "routed",
     [Action.TRIAGE]: "to triage",
     [Action.REJECT]: "rejected",

@@ -64,12 +64,12 @@ export function questionView(id: string): View {
     message.hidden = false;
   }
 
-  function reloadButton(): HTMLButtonElement {
+  function reloadButton(id = "q-reload"): HTMLButtonElement {
     return h(
       "button",
       {
         type: "button",
-        id: "q-reload",
+        id,
         onclick: async () => {
           message.hidden = true;
           await load();
@@ -97,7 +97,11 @@ export function questionView(id: string): View {
       say("ok", done(q));
       announce(done(q));
     } catch (e) {
-      if (isCode(e, Code.Aborted)) say("error", t.conflict, reloadButton());
+      if (isCode(e, Code.Aborted)) {
+        // The message says it all; the live notice would only repeat it.
+        notice.hidden = true;
+        say("error", t.conflict, reloadButton());
+      }
       else say("error", explain(e));
     } finally {
       busy = false;
@@ -444,7 +448,7 @@ export function questionView(id: string): View {
     onEvent(e: QuestionEvent) {
       if (e.questionId !== id || !state || busy || e.etag === state.q.etag) return;
       // Someone else changed it: say so, but keep what the person typed.
-      replace(notice, h("p", null, t.changedMeanwhile(e.onBehalfOf || e.actor, t.statuses[e.toStatus])), reloadButton());
+      replace(notice, h("p", null, t.changedMeanwhile(e.onBehalfOf || e.actor, t.statuses[e.toStatus])), reloadButton("q-notice-reload"));
       notice.hidden = false;
     },
     onReconnect() {
@@ -453,7 +457,7 @@ export function questionView(id: string): View {
       questions.getQuestion({ id }).then(
         (q) => {
           if (q.etag !== seen && state && state.q.etag === seen) {
-            replace(notice, h("p", null, t.changedMeanwhile("?", t.statuses[q.status])), reloadButton());
+            replace(notice, h("p", null, t.changedMeanwhile("?", t.statuses[q.status])), reloadButton("q-notice-reload"));
             notice.hidden = false;
           }
         },
