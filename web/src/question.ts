@@ -116,10 +116,10 @@ export function questionView(id: string): View {
     heading.textContent = `${t.question} ${q.id}`;
     replace(
       body,
+      details(q),
       h(
         "div",
-        { class: "question-main" },
-        details(q),
+        { class: "question-more" },
         rankedSection("providers", t.providers, q.classification?.providers ?? [], (m) => chooseTarget("provider", m.id)),
         rankedSection("experts", t.experts, q.classification?.experts ?? [], (m) => chooseTarget("expert", m.id)),
         similarSection(q, similar, chooseOriginal),

@@ -13,7 +13,12 @@ export interface View {
 }
 
 /** Says something to screen readers (and shows it in the status line). */
+let clear: number | undefined;
 export function announce(message: string): void {
   const el = document.getElementById("announcer");
-  if (el) el.textContent = message;
+  if (!el) return;
+  el.textContent = message;
+  // The bar sits over the foot of the page: it goes once it has been read.
+  window.clearTimeout(clear);
+  clear = window.setTimeout(() => (el.textContent = ""), 8000);
 }
