@@ -44,7 +44,8 @@
 //!   domain values, the five services (the fifth, admin, streams
 //!   backups), errors mapped to `Status` in one
 //!   place, the role table and tenancy (`grpc::access`), and
-//!   [`grpc::serve`] with health, reflection, gRPC-Web and TLS.
+//!   [`grpc::serve`] with health, reflection, gRPC-Web, TLS and the core
+//!   team's triage page (`web/dist`, embedded at build time).
 //! * [`config`]: the server's settings (defaults < file < environment <
 //!   flags); [`telemetry`]: logs through `tracing`, and the Prometheus
 //!   metrics (recorded at the gRPC edge, from the status events and the

@@ -1,6 +1,7 @@
 //! The gRPC edge: the generated `kicer.v1` code, parsing requests into
-//! domain values, the four services, and the server that puts them on one
-//! port with health checking, reflection and gRPC-Web.
+//! domain values, the five services, and the server that puts them on one
+//! port with health checking, reflection, gRPC-Web and the core team's
+//! triage page (`page`, the embedded `web/dist`).
 //!
 //! Only this module touches generated types and `tonic::Status`: handlers
 //! parse at the edge (`convert`), call the [`Service`] on a blocking thread
@@ -15,6 +16,7 @@ mod insights;
 mod limits;
 mod load;
 mod metrics;
+mod page;
 mod questions;
 mod status;
 pub mod tls;
@@ -281,6 +283,7 @@ pub async fn serve(
         .timeout(options.request_timeout)
         .layer(conn::FirstRequestLayer)
         .layer(cors)
+        .layer(page::PageLayer)
         .layer(tonic_web::GrpcWebLayer::new())
         // Outside every layer that answers a call itself (decode errors,
         // access, shedding), so their refusals are counted too.
