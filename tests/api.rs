@@ -46,6 +46,20 @@ async fn a_question_walks_through_every_state() {
         .unwrap()
         .into_inner();
     assert_eq!(status(&q), proto::Status::Triage);
+    // The queue says why it waits, in words and as a kind.
+    assert_eq!(q.triage_reason, "declined: not our field");
+    assert_eq!(q.triage_cause(), proto::TriageCause::Declined);
+    let queued = app
+        .triage
+        .list_queue(proto::ListQueueRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let entry = queued
+        .entries
+        .iter()
+        .find(|e| e.question.as_ref().is_some_and(|q| q.id == id));
+    assert_eq!(entry.map(|e| e.cause()), Some(proto::TriageCause::Declined));
     let q = app
         .triage
         .route_question(proto::RouteQuestionRequest {
@@ -153,6 +167,7 @@ async fn a_question_walks_through_every_state() {
     // A reopened question goes straight back to the core team's queue.
     assert_eq!(status(&q), proto::Status::Triage);
     assert_eq!(q.triage_reason, "reopened: new regulation");
+    assert_eq!(q.triage_cause(), proto::TriageCause::Reopened);
     let q = app
         .triage
         .route_question(proto::RouteQuestionRequest {
@@ -174,6 +189,7 @@ async fn a_question_walks_through_every_state() {
         "{}",
         vague.triage_reason
     );
+    assert_eq!(vague.triage_cause(), proto::TriageCause::NoCategory);
     let rejected = app
         .triage
         .reject_question(proto::RejectQuestionRequest {

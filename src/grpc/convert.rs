@@ -398,6 +398,24 @@ pub fn classification(c: &Classification) -> proto::Classification {
     }
 }
 
+/// The kind of a question's triage reason, while it has one.
+pub fn triage_cause_to_proto(q: &Question) -> i32 {
+    use crate::service::TriageCause as C;
+    use proto::TriageCause as P;
+    let Some(reason) = q.triage_reason.as_deref() else {
+        return 0;
+    };
+    (match C::of(reason) {
+        C::NoCategory => P::NoCategory,
+        C::LowConfidence => P::LowConfidence,
+        C::NoProvider => P::NoProvider,
+        C::PossibleDuplicate => P::PossibleDuplicate,
+        C::Declined => P::Declined,
+        C::Reopened => P::Reopened,
+        C::Other => P::Other,
+    }) as i32
+}
+
 /// What the store kept of a classification. Questions stored with their
 /// explanation come back with the scores, matched terms and fit reasons the
 /// submit response had; older ones with ids and names only (from the
@@ -549,6 +567,7 @@ pub fn question(
         duplicate_of: q.duplicate_of.map(|d| d.to_string()).unwrap_or_default(),
         update_time: Some(timestamp(q.updated_ms)),
         similar: Vec::new(),
+        triage_cause: triage_cause_to_proto(q),
     }
 }
 

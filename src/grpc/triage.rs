@@ -127,6 +127,7 @@ impl TriageService for Api {
                     question: Some(self.question(&e.question)),
                     priority: e.priority,
                     reason: e.question.triage_reason.clone().unwrap_or_default(),
+                    cause: convert::triage_cause_to_proto(&e.question),
                 })
                 .collect(),
             next_page_token: page.next_token.unwrap_or_default(),

@@ -348,8 +348,8 @@ impl Service {
                 action: Action::Triage,
                 actor,
                 reason: Some(match reason {
-                    Some(r) => format!("reopened: {r}"),
-                    None => "reopened".to_string(),
+                    Some(r) => format!("{}: {r}", super::routing::REOPENED),
+                    None => super::routing::REOPENED.to_string(),
                 }),
                 expected_version: Some(question.version),
             },

@@ -103,9 +103,11 @@ const WEAK_PROVIDER: &str = "best provider";
 /// The start of the reason of a question sent to triage as a possible
 /// duplicate of an answered one.
 pub(super) const ANSWERED_BEFORE: &str = "asked and answered before";
+/// The start of the reason of a reopened question, back in triage.
+pub(super) const REOPENED: &str = "reopened";
 
-/// Why a new question went to triage, in few enough kinds to count (the
-/// metrics' `cause` label).
+/// Why a question waits in triage, in few enough kinds to count (the
+/// metrics' `cause` label) and to show (the queue's `cause`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TriageCause {
     /// No term of any category occurs in it.
@@ -116,6 +118,10 @@ pub enum TriageCause {
     NoProvider,
     /// An answered earlier question is this similar.
     PossibleDuplicate,
+    /// Its assignee gave it back.
+    Declined,
+    /// It was reopened after an answer.
+    Reopened,
     /// Anything else (a provider id the directory cannot use).
     Other,
 }
@@ -125,6 +131,10 @@ impl TriageCause {
     pub fn of(reason: &str) -> TriageCause {
         if reason.starts_with(ANSWERED_BEFORE) {
             TriageCause::PossibleDuplicate
+        } else if reason.starts_with(crate::store::transition::DECLINED) {
+            TriageCause::Declined
+        } else if reason.starts_with(REOPENED) {
+            TriageCause::Reopened
         } else if reason.starts_with(NO_CATEGORY) {
             TriageCause::NoCategory
         } else if reason.starts_with("category ") && reason.contains(UNCERTAIN) {
@@ -143,6 +153,8 @@ impl TriageCause {
             TriageCause::LowConfidence => "low_confidence",
             TriageCause::NoProvider => "no_provider",
             TriageCause::PossibleDuplicate => "possible_duplicate",
+            TriageCause::Declined => "declined",
+            TriageCause::Reopened => "reopened",
             TriageCause::Other => "other",
         }
     }
@@ -195,6 +207,8 @@ mod tests {
             TriageCause::of(&format!("{ANSWERED_BEFORE}: q7 (similarity 0.91)")),
             TriageCause::PossibleDuplicate
         );
-        assert_eq!(TriageCause::of("reopened"), TriageCause::Other);
+        assert_eq!(TriageCause::of("reopened: new rules"), TriageCause::Reopened);
+        assert_eq!(TriageCause::of("declined: not ours"), TriageCause::Declined);
+        assert_eq!(TriageCause::of("provider id `x y` is not valid"), TriageCause::Other);
     }
 }

@@ -13,6 +13,9 @@ use super::model::*;
 use super::StoreError;
 use crate::domain::{transition, ActionKind, Status};
 
+/// How the triage reason of a question its assignee gave back starts.
+pub const DECLINED: &str = "declined";
+
 /// What a change does: everything a backend writes for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
@@ -218,7 +221,16 @@ pub fn apply(
             q.triage_reason = None;
         }
         Action::Triage | Action::Decline => {
-            q.triage_reason = ch.reason.clone();
+            // A declined question says so in its reason: the queue shows
+            // why it waits (`service::TriageCause`).
+            q.triage_reason = if kind == ActionKind::Decline {
+                Some(match &ch.reason {
+                    Some(r) => format!("{DECLINED}: {r}"),
+                    None => DECLINED.to_string(),
+                })
+            } else {
+                ch.reason.clone()
+            };
             q.triage_since_ms = Some(now);
             if kind == ActionKind::Decline {
                 q.provider = None;

@@ -98,6 +98,7 @@ fn queue_shows_escape_sequences_as_escapes_on_one_line_per_question() {
         question: Some(question()),
         priority: 1.0,
         reason: evil("why"),
+        cause: 0,
     };
     let out = shown(&queue_table(&[entry]));
     assert_neutralised("queue", &out);

@@ -202,7 +202,7 @@ fn a_decline_clears_the_assignee_and_ages_in_triage_from_now() {
         (None, None)
     );
     assert_eq!(t.question.triage_since_ms, Some(T0 + 2 * HOUR));
-    assert_eq!(t.question.triage_reason.as_deref(), Some("omdat"));
+    assert_eq!(t.question.triage_reason.as_deref(), Some("declined: omdat"));
     assert_eq!(t.events[0].changes.len(), 2);
 }
 
