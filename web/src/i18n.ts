@@ -1,7 +1,7 @@
 // The page's words in Dutch (the default) and English (when the browser's
 // first language is not Dutch), plus the readings of the engine's codes.
 
-import { Action, Category, OrganizationType, Status } from "./gen/kicer/v1/common_pb";
+import { Action, Category, OrganizationType, Status, TriageCause } from "./gen/kicer/v1/common_pb";
 
 const nl = {
   title: "kicer: triage",
@@ -34,8 +34,9 @@ const nl = {
   causeLowConfidence: "Categorie onzeker",
   causeNoProvider: "Geen aanbieder boven het minimum",
   causeDuplicate: "Mogelijk dubbel",
+  causeDeclined: "Teruggegeven",
   causeReopened: "Heropend",
-  causeOther: "Teruggegeven of anders",
+  causeOther: "Anders",
   back: "Terug naar de wachtrij",
   question: "Vraag",
   status: "Status",
@@ -258,8 +259,9 @@ const en: Dict = {
   causeLowConfidence: "Category uncertain",
   causeNoProvider: "No provider above the minimum",
   causeDuplicate: "Possible duplicate",
+  causeDeclined: "Sent back",
   causeReopened: "Reopened",
-  causeOther: "Sent back or other",
+  causeOther: "Other",
   back: "Back to the queue",
   question: "Question",
   status: "Status",
@@ -495,16 +497,26 @@ export function fitReason(r: string): string {
   return `${words ?? what} (${effect})`;
 }
 
-/** Why a question waits, in few kinds (the server's TriageCause, read from its reason). */
-export type Cause = "no_category" | "low_confidence" | "no_provider" | "possible_duplicate" | "reopened" | "other";
+/** Why a question waits, in few kinds: the server's TriageCause (also a CSS class). */
+export type Cause = "no_category" | "low_confidence" | "no_provider" | "possible_duplicate" | "declined" | "reopened" | "other";
 
-export function causeOf(reason: string): Cause {
-  if (reason.startsWith("asked and answered before")) return "possible_duplicate";
-  if (reason.startsWith("no evidence for any category")) return "no_category";
-  if (reason.startsWith("category ") && reason.includes("is uncertain")) return "low_confidence";
-  if (reason.startsWith("no provider matches") || reason.startsWith("best provider")) return "no_provider";
-  if (reason.startsWith("reopened")) return "reopened";
-  return "other";
+export function causeOf(cause: TriageCause): Cause {
+  switch (cause) {
+    case TriageCause.NO_CATEGORY:
+      return "no_category";
+    case TriageCause.LOW_CONFIDENCE:
+      return "low_confidence";
+    case TriageCause.NO_PROVIDER:
+      return "no_provider";
+    case TriageCause.POSSIBLE_DUPLICATE:
+      return "possible_duplicate";
+    case TriageCause.DECLINED:
+      return "declined";
+    case TriageCause.REOPENED:
+      return "reopened";
+    default:
+      return "other";
+  }
 }
 
 export function causeName(c: Cause): string {
@@ -517,6 +529,8 @@ export function causeName(c: Cause): string {
       return t.causeNoProvider;
     case "possible_duplicate":
       return t.causeDuplicate;
+    case "declined":
+      return t.causeDeclined;
     case "reopened":
       return t.causeReopened;
     default:

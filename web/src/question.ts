@@ -513,7 +513,7 @@ function details(q: Question): HTMLElement {
   if (q.portal) rows.push([t.portal, q.portal]);
   if (c?.themes.length) rows.push([t.themes, c.themes.map((x) => x.name).join(", ")]);
   if (q.triageReason && (q.status === Status.TRIAGE || q.status === Status.REOPENED)) {
-    const cause = causeOf(q.triageReason);
+    const cause = causeOf(q.triageCause);
     rows.push([t.why, [h("span", { class: `cause cause-${cause}` }, causeName(cause)), " ", q.triageReason]]);
   }
   const assigned = [q.providerId, q.expertId].filter(Boolean).join(" + ");

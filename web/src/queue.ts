@@ -89,7 +89,7 @@ function row(entry: QueueEntry): HTMLElement {
   const q = entry.question!;
   const c = q.classification;
   const reason = entry.reason || q.triageReason;
-  const cause = causeOf(reason);
+  const cause = causeOf(entry.cause || q.triageCause);
   const submitted = date(q.submittedAt);
   const waited = submitted ? (Date.now() - submitted.getTime()) / 1000 : 0;
   return h(

@@ -272,6 +272,9 @@ async function main() {
   await page.locator("#q-message").waitFor({ state: "hidden" });
   const history = await page.locator("#history li").allTextContents();
   if (!history.some((h) => h.includes("past niet bij ons"))) fail("after reloading, the history does not show the colleague's decline");
+  // Why it waits now: the server's cause, shown in words.
+  const cause = await page.locator(".cause").first().textContent();
+  if (cause?.trim() !== "Teruggegeven") fail(`a declined question shows the cause "${cause}", not "Teruggegeven"`);
   step(`etag conflict on ${conflictId}: "${text.slice(0, 70)}…", reload shows the colleague's change`);
 
   // 7. Lead-time plots (two questions were answered) and the queue ages.
