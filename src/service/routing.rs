@@ -207,8 +207,14 @@ mod tests {
             TriageCause::of(&format!("{ANSWERED_BEFORE}: q7 (similarity 0.91)")),
             TriageCause::PossibleDuplicate
         );
-        assert_eq!(TriageCause::of("reopened: new rules"), TriageCause::Reopened);
+        assert_eq!(
+            TriageCause::of("reopened: new rules"),
+            TriageCause::Reopened
+        );
         assert_eq!(TriageCause::of("declined: not ours"), TriageCause::Declined);
-        assert_eq!(TriageCause::of("provider id `x y` is not valid"), TriageCause::Other);
+        assert_eq!(
+            TriageCause::of("provider id `x y` is not valid"),
+            TriageCause::Other
+        );
     }
 }
