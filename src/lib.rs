@@ -18,8 +18,8 @@
 //!   immutable index that is swapped atomically on rebuild; scoring runs in
 //!   named phases (categories, themes, knowledge kind, providers, experts)
 //!   with the fit rules and their bounds side by side.
-//! * [`store`]: everything kicer knows, durably: questions, event history,
-//!   secondary indexes, triage queue, lead-time counters, experts, feedback;
+//! * [`store`]: everything kicer knows, durably: questions with their event
+//!   history, the catalog that listings filter, triage queue, lead-time counters, experts, feedback;
 //!   the [`store::Store`] trait, the lifecycle as pure functions
 //!   ([`store::transition`]) that every backend calls, and the sled
 //!   implementation: write queue, key layouts, group commit, queries, and

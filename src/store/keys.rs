@@ -9,15 +9,9 @@
 //! | `M` | `M` + name | store metadata (format version) |
 //! | `M#` | `M#` + counter name | last number handed out (u64) |
 //! | `M:` | `M:` + name | named service values |
-//! | `q` | `q` + id | question (JSON) |
-//! | `e` | `e` + id + seq(4) | event (JSON) |
+//! | `q` | `q` + id | question (JSON), then its events, one JSON line each (`record`) |
+//! | `C` | `C` + id / 32 | the catalog entries of 32 questions (`catalog`) |
 //! | `r` | `r` + [`w` + portal + 0] + request id | question id (u64) |
-//! | `s` | `s` + status + submitted + id | (by status) |
-//! | `c` | `c` + category + submitted + id | (by category) |
-//! | `a` | `a` + assignee + 0 + submitted + id | (by assignee) |
-//! | `o` | `o` + folded organisation + 0 + submitted + id | (by organisation) |
-//! | `t` | `t` + submitted + id | (by submitted time) |
-//! | `w` | `w` + portal + 0 + submitted + id | (by portal) |
 //! | `p` | `p` + priority key + id | (triage queue) |
 //! | `v` | `v` + review date + id | (due for review) |
 //! | `h` | `h` + metric + clock + dimension + value + 0 + month + bucket | count (u64) |
@@ -25,25 +19,30 @@
 //! | `E` | `E` + id | the question's embedding (the similar module's encoding) |
 //! | `P` | `P` + provider id | provider change (JSON) |
 //! | `f` | `f` + feedback number | feedback (JSON) |
+//!
+//! Store format 3 kept each event under its own key (`e` + id + seq) and
+//! seven secondary indexes (`a c o s t w`, one key each per question);
+//! format 4 holds the same in the record and the catalog, because sled
+//! 0.34 keeps bookkeeping in memory for every key (`catalog`). Only the
+//! upgrade reads the old keys ([`LEGACY_EVENT`], [`LEGACY_INDEXES`]).
 
 use super::leadtime::{self, Clock, Dimension, Measurement, Metric};
-use super::model::{Assignee, Question, QuestionId};
+use super::model::{Question, QuestionId};
 use super::StoreError;
-use crate::analysis::fold;
 use crate::domain::Status;
 
 pub const META: u8 = b'M';
 pub const QUESTION: u8 = b'q';
-pub const EVENT: u8 = b'e';
+/// Format 3's events, one key each: `e` + id + seq (4 bytes).
+pub const LEGACY_EVENT: u8 = b'e';
+/// Format 3's secondary indexes (by assignee, category, organisation,
+/// status, time and portal), removed by the upgrade to format 4.
+pub const LEGACY_INDEXES: &[u8] = b"acostw";
 pub const REQUEST: u8 = b'r';
-pub const BY_STATUS: u8 = b's';
-pub const BY_CATEGORY: u8 = b'c';
-pub const BY_ASSIGNEE: u8 = b'a';
-pub const BY_ORGANIZATION: u8 = b'o';
-pub const BY_TIME: u8 = b't';
-/// Questions by the portal (client) that submitted them: what a portal
-/// lists is its own questions, so that listing must not scan everyone's.
-pub const BY_PORTAL: u8 = b'w';
+/// The catalog blocks: `C` + block number.
+pub const CATALOG: u8 = b'C';
+/// The tag that scopes a request id by portal (see [`request`]).
+const PORTAL_SCOPE: u8 = b'w';
 pub const QUEUE: u8 = b'p';
 pub const REVIEW: u8 = b'v';
 pub const HISTOGRAM: u8 = b'h';
@@ -65,11 +64,6 @@ pub const FEEDBACK_COUNTER: &[u8] = b"M#feedback";
 /// A time as a sortable unsigned number.
 pub fn time(ms: i64) -> [u8; 8] {
     ((ms as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-/// The time a [`time`] encodes.
-fn time_of(bytes: [u8; 8]) -> i64 {
-    (u64::from_be_bytes(bytes) ^ (1 << 63)) as i64
 }
 
 /// A stored count or number (counters, request ids).
@@ -109,18 +103,10 @@ pub fn embedding(id: QuestionId) -> Vec<u8> {
     k
 }
 
-/// One event of a question's history.
-pub fn event(id: QuestionId, seq: u32) -> Vec<u8> {
-    let mut k = vec![EVENT];
-    k.extend_from_slice(&id.get().to_be_bytes());
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// The prefix of a question's history.
-pub fn events_of(id: QuestionId) -> Vec<u8> {
-    let mut k = vec![EVENT];
-    k.extend_from_slice(&id.get().to_be_bytes());
+/// A catalog block.
+pub fn catalog_block(block: u64) -> Vec<u8> {
+    let mut k = vec![CATALOG];
+    k.extend_from_slice(&block.to_be_bytes());
     k
 }
 
@@ -131,17 +117,9 @@ pub fn events_of(id: QuestionId) -> Vec<u8> {
 pub fn request(portal: &str, request_id: &str) -> Vec<u8> {
     let mut k = vec![REQUEST];
     if !portal.is_empty() {
-        k.extend_from_slice(&text_prefix(BY_PORTAL, portal));
+        k.extend_from_slice(&text_prefix(PORTAL_SCOPE, portal));
     }
     k.extend_from_slice(request_id.as_bytes());
-    k
-}
-
-/// An index entry: prefix bytes, then the submitted time and the id.
-pub fn indexed(prefix: &[u8], submitted_ms: i64, id: QuestionId) -> Vec<u8> {
-    let mut k = prefix.to_vec();
-    k.extend_from_slice(&time(submitted_ms));
-    k.extend_from_slice(&id.get().to_be_bytes());
     k
 }
 
@@ -230,64 +208,11 @@ pub fn record_number(key: &[u8]) -> Option<u64> {
     key.get(1..9).and_then(number_of)
 }
 
-/// The index prefix of one status.
-pub fn by_status(status: Status) -> [u8; 2] {
-    [BY_STATUS, status.code()]
-}
-
-/// The submitted time and id of a by-status index key.
-pub fn status_entry(key: &[u8]) -> Option<(i64, QuestionId)> {
-    let t = key.get(2..10)?.try_into().ok()?;
-    let id: [u8; 8] = key.get(10..18)?.try_into().ok()?;
-    Some((time_of(t), QuestionId::new(u64::from_be_bytes(id))))
-}
-
-/// The index prefix of one category.
-pub fn by_category(category: crate::domain::Category) -> [u8; 2] {
-    [BY_CATEGORY, category.index() as u8]
-}
-
-/// The index prefix of one assignee.
-pub fn by_assignee(a: &Assignee) -> Vec<u8> {
-    let name = match a {
-        Assignee::Provider(p) => format!("provider:{p}"),
-        Assignee::Expert(e) => format!("expert:{e}"),
-    };
-    text_prefix(BY_ASSIGNEE, &name)
-}
-
-/// The index prefix of one organisation (case and accents folded).
-pub fn by_organization(name: &str) -> Vec<u8> {
-    text_prefix(BY_ORGANIZATION, &fold(name))
-}
-
-/// The index prefix of one portal's questions (the name as given: it is a
-/// client name, not text people type).
-pub fn by_portal(portal: &str) -> Vec<u8> {
-    text_prefix(BY_PORTAL, portal)
-}
-
-/// Every index entry a question has in its current state.
-pub fn index_entries(q: &Question) -> Vec<Vec<u8>> {
-    let mut out = vec![
-        indexed(&by_status(q.status), q.submitted_ms, q.id),
-        indexed(&[BY_TIME], q.submitted_ms, q.id),
-        indexed(&by_organization(&q.organization_name), q.submitted_ms, q.id),
-    ];
-    if let Some(c) = q.category {
-        out.push(indexed(&by_category(c), q.submitted_ms, q.id));
-    }
-    if !q.portal.is_empty() {
-        out.push(indexed(&by_portal(&q.portal), q.submitted_ms, q.id));
-    }
-    if let Some(p) = &q.provider {
-        let prefix = by_assignee(&Assignee::Provider(p.clone()));
-        out.push(indexed(&prefix, q.submitted_ms, q.id));
-    }
-    if let Some(e) = &q.expert {
-        let prefix = by_assignee(&Assignee::Expert(e.clone()));
-        out.push(indexed(&prefix, q.submitted_ms, q.id));
-    }
+/// The ordered entries a question has in its current state: its place in
+/// the triage queue while in triage, its review date once answered. (The
+/// other listings are served by the catalog.)
+pub fn ordered_entries(q: &Question) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
     if q.status == Status::Triage {
         out.push(queue(q.priority_at_epoch(), q.id));
     }
@@ -376,6 +301,26 @@ pub fn fnv(bytes: &[u8]) -> [u8; 8] {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h.to_be_bytes()
+}
+
+/// A position in a catalog listing (submit time, id) as page-token bytes.
+pub fn list_position(submitted_ms: i64, id: u64) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[..8].copy_from_slice(&time(submitted_ms));
+    out[8..].copy_from_slice(&id.to_be_bytes());
+    out
+}
+
+/// The position [`list_position`] encoded; `None` for other bytes.
+pub fn list_position_of(bytes: &[u8]) -> Option<(i64, u64)> {
+    let t: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    let id: [u8; 8] = bytes.get(8..16)?.try_into().ok()?;
+    (bytes.len() == 16).then(|| {
+        (
+            (u64::from_be_bytes(t) ^ (1 << 63)) as i64,
+            u64::from_be_bytes(id),
+        )
+    })
 }
 
 /// Page tokens: hex of a hash of the listing and the last key of the
@@ -468,15 +413,6 @@ mod tests {
     }
 
     #[test]
-    fn status_entries_decode_their_time_and_id_also_before_1970() {
-        for (ms, n) in [(-5, 1), (0, 2), (1_772_442_000_000, u64::MAX)] {
-            let k = indexed(&by_status(Status::Routed), ms, QuestionId::new(n));
-            assert_eq!(status_entry(&k), Some((ms, QuestionId::new(n))));
-        }
-        assert_eq!(status_entry(b"s\x02"), None);
-    }
-
-    #[test]
     fn numbers_and_record_keys_round_trip() {
         assert_eq!(number_of(&number(42)), Some(42));
         assert_eq!(number_of(b"abc"), None);
@@ -484,6 +420,14 @@ mod tests {
         assert_eq!(record_number(&question(QuestionId::new(9))), Some(9));
         assert!(end_of(b"ab") > b"ab\xff\xff".to_vec());
         assert_eq!(end_of(b"a\xff"), b"b".to_vec());
+    }
+
+    #[test]
+    fn list_positions_round_trip_also_before_1970() {
+        for (ms, id) in [(-5_i64, 1_u64), (0, 7), (1_700_000_000_000, u64::MAX)] {
+            assert_eq!(list_position_of(&list_position(ms, id)), Some((ms, id)));
+        }
+        assert_eq!(list_position_of(b"short"), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Everything kicer knows, durably: questions, their event history, the
-//! secondary indexes, the triage queue, lead-time aggregates, the expert
+//! catalog that listings filter, the triage queue, lead-time aggregates, the expert
 //! directory and the core team's routing feedback.
 //!
 //! The service talks to the narrow [`Store`] trait, shaped by the domain's
@@ -10,13 +10,14 @@
 //! What a change does to a question is decided by the pure functions of
 //! [`transition`], which every backend calls; a backend only persists what
 //! they return. In [`SledStore`] every write is one atomic transaction
-//! (record + event + indexes + histograms), queued with the writes that
+//! (record with its events + catalog block + queue entries + histograms), queued with the writes that
 //! arrive at the same moment (`batch`), then a group commit ([`commit`]:
 //! flush + fsync shared by all writers waiting at that moment); a call
 //! returns only when its write is on disk. Key layouts live in `keys`.
 
 pub mod backup;
 mod batch;
+mod catalog;
 pub mod commit;
 #[cfg(test)]
 mod fixtures;

@@ -6,10 +6,12 @@
 mod counters;
 mod migrate;
 mod read;
+mod record;
 mod snapshot;
 
 use super::backup::{SnapshotSink, SnapshotStats};
 use super::batch::WriteQueue;
+use super::catalog::{self, Catalog};
 use super::commit::GroupCommit;
 use super::keys;
 use super::leadtime;
@@ -17,6 +19,7 @@ use super::model::*;
 use super::transition::{self, Transition};
 use super::{Store, StoreError};
 use crate::domain::{Expert, ExpertId, ExpertRecord, ProviderChange};
+use record::{persist, stored_number, tx_question, tx_record, Incremented};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -26,9 +29,11 @@ use std::sync::Arc;
 /// The store format this build writes and reads. Format 2 (kicer with
 /// access control) added the portal index and portal-scoped request ids;
 /// format 3 keeps lead-time counters at two significant digits (a tenth
-/// of the counters to read per query). Older stores are upgraded in place
-/// at open (`migrate`).
-pub const FORMAT: u32 = 3;
+/// of the counters to read per query); format 4 keeps a question's events
+/// in its record and its listed fields in the catalog instead of a key
+/// per event and per index (a sixth of the keys, and of sled's memory).
+/// Older stores are upgraded in place at open (`migrate`).
+pub const FORMAT: u32 = 4;
 
 /// How the store is opened.
 #[derive(Debug, Clone)]
@@ -61,10 +66,6 @@ enum Output {
     Question(Question, Incremented),
 }
 
-/// The lead-time counters a write incremented, for the in-memory copy
-/// ([`counters::Counters`]), which is told only once the write committed.
-type Incremented = Vec<Vec<u8>>;
-
 /// A queued write: run inside a shared transaction (perhaps more than
 /// once: sled retries conflicting transactions). `Ok(Err(..))` is a
 /// refusal that wrote nothing; `Err(..)` aborts the transaction.
@@ -82,6 +83,8 @@ pub struct SledStore {
     durable: bool,
     /// The lead-time counters in memory, for queries.
     counters: counters::Counters,
+    /// The listed fields of every question, in memory, for listings.
+    catalog: Catalog,
     /// Taken (shared) by every write outside the write queue (directory
     /// records, service values, embeddings) and (exclusively) by a backup's
     /// final round, which must see no write half done.
@@ -127,106 +130,6 @@ fn from_json<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreEr
         key: String::from_utf8_lossy(key).escape_debug().to_string(),
         reason: e.to_string(),
     })
-}
-
-fn tx_get<T: DeserializeOwned>(tx: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
-    match tx.get(key)? {
-        None => Ok(None),
-        Some(bytes) => match from_json(key, &bytes) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) => abort(e),
-        },
-    }
-}
-
-fn tx_put<T: Serialize>(
-    tx: &TransactionalTree,
-    what: &'static str,
-    key: Vec<u8>,
-    value: &T,
-) -> TxResult<()> {
-    match to_json(what, value) {
-        Ok(bytes) => {
-            tx.insert(key, bytes)?;
-            Ok(())
-        }
-        Err(e) => abort(e),
-    }
-}
-
-/// A stored number (a counter, a request's question id); a value that is
-/// not one is damage, never zero.
-fn stored_number(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
-    keys::number_of(value).ok_or_else(|| StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).escape_debug().to_string(),
-        reason: format!("{} bytes where a number of 8 was expected", value.len()),
-    })
-}
-
-/// The next number of a counter, raised in the transaction. A batch of
-/// writes raises it in its own transaction's view, so the numbers of one
-/// batch follow each other and the counter is written once per batch.
-fn next_number(tx: &TransactionalTree, counter: &[u8]) -> TxResult<u64> {
-    let last = match tx.get(counter)? {
-        None => 0,
-        Some(v) => match stored_number(counter, &v) {
-            Ok(n) => n,
-            Err(e) => return abort(e),
-        },
-    };
-    tx.insert(counter, &keys::number(last + 1))?;
-    Ok(last + 1)
-}
-
-fn increment(tx: &TransactionalTree, key: &[u8]) -> TxResult<()> {
-    let count = tx
-        .get(key)?
-        .as_deref()
-        .and_then(keys::number_of)
-        .unwrap_or(0);
-    tx.insert(key, &keys::number(count + 1))?;
-    Ok(())
-}
-
-/// Writes what a transition decided: events, index entries (those of the
-/// old state that no longer hold are removed), lead-time counters,
-/// feedback and the record itself.
-fn persist(
-    tx: &TransactionalTree,
-    before: Option<&Question>,
-    t: &Transition,
-) -> TxResult<Incremented> {
-    let q = &t.question;
-    for e in &t.events {
-        tx_put(tx, "an event", keys::event(q.id, e.seq), e)?;
-    }
-    let new = keys::index_entries(q);
-    if let Some(old) = before {
-        for k in keys::index_entries(old) {
-            if !new.contains(&k) {
-                tx.remove(k)?;
-            }
-        }
-    }
-    for k in new {
-        tx.insert(k, &[] as &[u8])?;
-    }
-    let mut incremented = Vec::new();
-    if !t.measurements.is_empty() {
-        let groups = leadtime::groups_of(q);
-        for m in &t.measurements {
-            for key in keys::measurement(m, &groups) {
-                increment(tx, &key)?;
-                incremented.push(key);
-            }
-        }
-    }
-    if let Some(f) = &t.feedback {
-        let n = next_number(tx, keys::FEEDBACK_COUNTER)?;
-        tx_put(tx, "feedback", keys::feedback(n), f)?;
-    }
-    tx_put(tx, "a question", keys::question(q.id), q)?;
-    Ok(incremented)
 }
 
 /// Makes sure a counter is at least the number of the last record under
@@ -355,12 +258,14 @@ impl SledStore {
             time,
             durable: options.durable,
             counters,
+            catalog: Catalog::default(),
             outside: std::sync::RwLock::new(()),
             failure: std::sync::Mutex::new(None),
         };
         if found < FORMAT {
             migrate::finish(&store, found)?;
         }
+        store.load_catalog()?;
         Ok(store)
     }
 
@@ -420,7 +325,7 @@ impl SledStore {
             Ok(out)
         });
         match committed {
-            Ok(results) => match self.make_durable() {
+            Ok(results) => match self.catalogue(&results).make_durable() {
                 Ok(()) => results,
                 // The kind is kept, so that a full disk is named as one.
                 // Refusals wrote nothing and stay refusals; committed
@@ -443,11 +348,38 @@ impl SledStore {
                 .iter()
                 .map(|op| {
                     let r = self.db.transaction(|tx| op(tx)).map_err(tx_error)?;
-                    self.make_durable()?;
+                    self.catalogue(std::slice::from_ref(&r)).make_durable()?;
                     r
                 })
                 .collect(),
         }
+    }
+
+    /// Tells the catalog in memory what committed writes changed, in
+    /// commit order (the write queue commits one batch at a time), so a
+    /// later state never gives way to an earlier one.
+    fn catalogue(&self, results: &[Result<Output, StoreError>]) -> &Self {
+        for r in results {
+            match r {
+                Ok(Output::Submitted(s, _)) if s.created => {
+                    self.catalog.put(&catalog::Record::of(&s.question))
+                }
+                Ok(Output::Question(q, _)) => self.catalog.put(&catalog::Record::of(q)),
+                _ => {}
+            }
+        }
+        self
+    }
+
+    /// Loads the catalog in memory from its blocks.
+    fn load_catalog(&self) -> Result<(), StoreError> {
+        for entry in self.db.scan_prefix([keys::CATALOG]) {
+            let (k, v) = entry.map_err(io("reading the catalog"))?;
+            for record in catalog::decode_block(&k, &v)? {
+                self.catalog.put(&record);
+            }
+        }
+        Ok(())
     }
 
     /// The one way a write waits for the disk: flush + fsync shared with
@@ -472,12 +404,12 @@ impl SledStore {
         let op = move |tx: &TransactionalTree| -> TxResult<Result<Output, StoreError>> {
             // Refusals come back as `Ok(Err(..))` before anything is
             // written, so the other writes of a shared commit go through.
-            let Some(old) = tx_get::<Question>(tx, &keys::question(id))? else {
+            let Some((old, value)) = tx_record(tx, id)? else {
                 return Ok(Err(StoreError::NotFound(id)));
             };
             Ok(match decide(tx, &old)? {
                 Ok(t) => {
-                    let incremented = persist(tx, Some(&old), &t)?;
+                    let incremented = persist(tx, Some((&old, &value)), &t)?;
                     Ok(Output::Question(t.question, incremented))
                 }
                 Err(refused) => Err(refused),
@@ -517,7 +449,7 @@ impl SledStore {
     fn load(&self, id: QuestionId) -> Result<Question, StoreError> {
         let key = keys::question(id);
         match self.db.get(&key).map_err(io("reading a question"))? {
-            Some(bytes) => from_json(&key, &bytes),
+            Some(bytes) => from_json(&key, record::head(&bytes)),
             None => Err(StoreError::NotFound(id)),
         }
     }
@@ -552,7 +484,7 @@ impl Store for SledStore {
                         Ok(n) => QuestionId::new(n),
                         Err(e) => return abort(e),
                     };
-                    return match tx_get::<Question>(tx, &keys::question(id))? {
+                    return match tx_question(tx, id)? {
                         Some(question) => Ok(Ok(Output::Submitted(
                             Submitted {
                                 question,
@@ -568,7 +500,7 @@ impl Store for SledStore {
                     };
                 }
             }
-            let id = QuestionId::new(next_number(tx, keys::QUESTION_COUNTER)?);
+            let id = QuestionId::new(record::next_number(tx, keys::QUESTION_COUNTER)?);
             let t = transition::submit(&new, id, now);
             if let Some(rid) = &new.request_id {
                 tx.insert(keys::request(&new.portal, rid), &keys::number(id.get()))?;
@@ -607,18 +539,25 @@ impl Store for SledStore {
         // classification without building it.
         let key = keys::question(id);
         match self.db.get(&key).map_err(io("reading a question"))? {
-            Some(bytes) => from_json(&key, &bytes),
+            Some(bytes) => from_json(&key, record::head(&bytes)),
             None => Err(StoreError::NotFound(id)),
         }
     }
 
     fn history(&self, id: QuestionId) -> Result<Vec<Event>, StoreError> {
-        self.load(id)?;
-        self.scan(&keys::events_of(id))
+        let key = keys::question(id);
+        match self.db.get(&key).map_err(io("reading a history"))? {
+            Some(value) => record::events(&key, &value),
+            None => Err(StoreError::NotFound(id)),
+        }
     }
 
     fn event(&self, id: QuestionId, seq: u32) -> Result<Option<Event>, StoreError> {
-        self.read(&keys::event(id, seq))
+        let key = keys::question(id);
+        match self.db.get(&key).map_err(io("reading an event"))? {
+            Some(value) => record::event(&key, &value, seq),
+            None => Ok(None),
+        }
     }
 
     fn apply(&self, id: QuestionId, ch: Change) -> Result<Question, StoreError> {
@@ -626,7 +565,7 @@ impl Store for SledStore {
         let now = self.time.now_ms();
         self.change(id, move |tx, old| {
             let original = match transition::original_of(&ch) {
-                Some(o) => tx_get::<Question>(tx, &keys::question(o))?,
+                Some(o) => tx_question(tx, o)?,
                 None => None,
             };
             Ok(transition::apply(old, &ch, now, original.as_ref()))

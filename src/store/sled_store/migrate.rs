@@ -5,10 +5,12 @@
 //! crash half-way through an upgrade simply runs it again at the next
 //! start.
 
+use super::super::catalog;
 use super::super::keys;
-use super::super::model::Question;
+use super::super::model::{Event, Question, QuestionId};
 use super::super::StoreError;
-use super::{from_json, io, stored_number, SledStore};
+use super::{from_json, io, record, stored_number, SledStore};
+use std::collections::BTreeMap;
 
 /// Entries written per sled batch: large enough that an upgrade of a
 /// million questions takes seconds, small enough to bound its memory.
@@ -21,26 +23,38 @@ const BATCH: usize = 10_000;
 pub(super) fn upgrade_keys(db: &sled::Db, found: u32) -> Result<bool, StoreError> {
     match found {
         1 => {
-            let moved = portal_scoping(db)?;
+            let rescoped = portal_scoping(db)?;
             db.insert(keys::FORMAT, &2u32.to_be_bytes())
                 .map_err(io("writing the format"))?;
             db.flush().map_err(io("flushing the upgraded store"))?;
             tracing::info!(
-                questions_indexed = moved.0,
-                request_ids_rescoped = moved.1,
-                "store upgraded from format 1 to 2 (questions indexed by portal)"
+                request_ids_rescoped = rescoped,
+                "store upgraded from format 1 to 2 (request ids scoped by portal)"
             );
             Ok(true)
         }
-        2 => Ok(true),
+        2 | 3 => Ok(true),
         _ => Ok(false),
     }
 }
 
-/// The upgrades that need the open store: format 3 counts lead times at
-/// two significant digits, so the counters are recomputed from the event
-/// history (the source of truth), then format 3 is written.
+/// The upgrades that need the open store, then the format marker:
+/// format 4 moves each question's events into its record (first: the
+/// counter rebuild of format 3 reads them there); format 3 counts lead
+/// times at two significant digits, so the counters are recomputed from
+/// the event history (the source of truth); format 4 then writes the
+/// catalog from the records and removes the old index keys.
 pub(super) fn finish(store: &SledStore, found: u32) -> Result<(), StoreError> {
+    if found < 4 {
+        let started = std::time::Instant::now();
+        tracing::info!("upgrading the store to format 4: moving events into their questions");
+        let moved = pack_events(&store.db)?;
+        tracing::info!(
+            questions = moved,
+            seconds = started.elapsed().as_secs_f32(),
+            "events moved"
+        );
+    }
     if found < 3 {
         let started = std::time::Instant::now();
         tracing::info!(
@@ -51,6 +65,16 @@ pub(super) fn finish(store: &SledStore, found: u32) -> Result<(), StoreError> {
             questions,
             seconds = started.elapsed().as_secs_f32(),
             "lead-time counters recomputed"
+        );
+    }
+    if found < 4 {
+        let started = std::time::Instant::now();
+        let (catalogued, removed) = (write_catalog(&store.db)?, remove_indexes(&store.db)?);
+        tracing::info!(
+            questions = catalogued,
+            index_keys_removed = removed,
+            seconds = started.elapsed().as_secs_f32(),
+            "store upgraded to format 4 (catalog written, old indexes removed)"
         );
     }
     store
@@ -64,34 +88,130 @@ pub(super) fn finish(store: &SledStore, found: u32) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Format 2 indexes questions by portal and scopes request ids by portal
-/// (see `keys::request`): adds the index entries and moves the request
-/// ids of questions that have a portal. Returns how many of each.
-fn portal_scoping(db: &sled::Db) -> Result<(u64, u64), StoreError> {
-    let mut indexed = 0;
-    let mut batch = sled::Batch::default();
-    let mut pending = 0;
-    for entry in db.scan_prefix([keys::QUESTION]) {
-        let (k, v) = entry.map_err(io("reading questions to upgrade"))?;
-        let q: Question = from_json(&k, &v)?;
-        if q.portal.is_empty() {
+/// Applies a batch and, every tenth one, flushes: sled 0.34 holds every
+/// unflushed change in memory, and an upgrade of a million questions
+/// would otherwise grow to gigabytes.
+fn apply(db: &sled::Db, batch: sled::Batch, n: &mut u64) -> Result<(), StoreError> {
+    db.apply_batch(batch)
+        .map_err(io("writing the upgraded store"))?;
+    *n += 1;
+    if n.is_multiple_of(10) {
+        db.flush().map_err(io("flushing the upgraded store"))?;
+    }
+    Ok(())
+}
+
+/// Moves every format-3 event key (`e` + id + seq) into its question's
+/// record. A question whose events moved has none left under `e`, so a
+/// crash half-way runs again from where it stopped. Returns how many
+/// questions had events moved.
+fn pack_events(db: &sled::Db) -> Result<u64, StoreError> {
+    let mut moved = 0;
+    let (mut batch, mut pending, mut applied) = (sled::Batch::default(), 0, 0);
+    let mut current: Option<(QuestionId, Vec<Event>, Vec<sled::IVec>)> = None;
+    let flush_one = |current: Option<(QuestionId, Vec<Event>, Vec<sled::IVec>)>,
+                     batch: &mut sled::Batch|
+     -> Result<bool, StoreError> {
+        let Some((id, mut events, old_keys)) = current else {
+            return Ok(false);
+        };
+        let key = keys::question(id);
+        let Some(value) = db.get(&key).map_err(io("reading a question to upgrade"))? else {
+            // Events of a question that is gone: drop them with it.
+            old_keys.into_iter().for_each(|k| batch.remove(k));
+            return Ok(false);
+        };
+        let q: Question = from_json(&key, record::head(&value))?;
+        let mut all = record::events(&key, &value)?;
+        events.sort_by_key(|e| e.seq);
+        all.extend(events);
+        batch.insert(key, record::encode(&q, &[], &all)?);
+        old_keys.into_iter().for_each(|k| batch.remove(k));
+        Ok(true)
+    };
+    for entry in db.scan_prefix([keys::LEGACY_EVENT]) {
+        let (k, v) = entry.map_err(io("reading events to upgrade"))?;
+        let Some(id) = keys::record_number(&k).map(QuestionId::new) else {
             continue;
+        };
+        let event: Event = from_json(&k, &v)?;
+        if current.as_ref().is_some_and(|(c, _, _)| *c != id) {
+            moved += u64::from(flush_one(current.take(), &mut batch)?);
+            pending += 1;
+            if pending >= BATCH {
+                apply(db, std::mem::take(&mut batch), &mut applied)?;
+                pending = 0;
+            }
         }
-        batch.insert(
-            keys::indexed(&keys::by_portal(&q.portal), q.submitted_ms, q.id),
-            &[],
-        );
-        indexed += 1;
-        pending += 1;
-        if pending == BATCH {
-            db.apply_batch(std::mem::take(&mut batch))
-                .map_err(io("writing the portal index"))?;
-            pending = 0;
+        let slot = current.get_or_insert_with(|| (id, Vec::new(), Vec::new()));
+        slot.1.push(event);
+        slot.2.push(k);
+    }
+    moved += u64::from(flush_one(current.take(), &mut batch)?);
+    apply(db, batch, &mut applied)?;
+    Ok(moved)
+}
+
+/// Writes the catalog blocks of every question from the records
+/// (replacing any there are). Returns how many questions.
+fn write_catalog(db: &sled::Db) -> Result<u64, StoreError> {
+    let mut blocks: BTreeMap<u64, Vec<catalog::Record>> = BTreeMap::new();
+    let mut count = 0;
+    let (mut batch, mut applied) = (sled::Batch::default(), 0);
+    for entry in db.scan_prefix([keys::QUESTION]) {
+        let (k, v) = entry.map_err(io("reading questions to catalogue"))?;
+        let q: Question = from_json(&k, record::head(&v))?;
+        let block = catalog::block_of(q.id);
+        // Records come in id order: a block is complete once a later one
+        // starts.
+        while let Some((&first, _)) = blocks.first_key_value() {
+            if first >= block {
+                break;
+            }
+            if let Some((n, records)) = blocks.pop_first() {
+                batch.insert(keys::catalog_block(n), catalog::encode_block(&records));
+            }
+        }
+        blocks
+            .entry(block)
+            .or_default()
+            .push(catalog::Record::of(&q));
+        count += 1;
+        if count % (BATCH as u64) == 0 {
+            apply(db, std::mem::take(&mut batch), &mut applied)?;
         }
     }
-    db.apply_batch(batch)
-        .map_err(io("writing the portal index"))?;
+    for (n, records) in blocks {
+        batch.insert(keys::catalog_block(n), catalog::encode_block(&records));
+    }
+    apply(db, batch, &mut applied)?;
+    Ok(count)
+}
 
+/// Removes format 3's secondary index keys. Returns how many.
+fn remove_indexes(db: &sled::Db) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    let (mut batch, mut pending, mut applied) = (sled::Batch::default(), 0, 0);
+    for &prefix in keys::LEGACY_INDEXES {
+        for entry in db.scan_prefix([prefix]).keys() {
+            batch.remove(entry.map_err(io("reading old index keys"))?);
+            removed += 1;
+            pending += 1;
+            if pending == BATCH {
+                apply(db, std::mem::take(&mut batch), &mut applied)?;
+                pending = 0;
+            }
+        }
+    }
+    apply(db, batch, &mut applied)?;
+    Ok(removed)
+}
+
+/// Format 2 scopes request ids by portal (see `keys::request`): moves
+/// the request ids of questions that have a portal. (It also indexed
+/// questions by portal; format 4's catalog does that, written later in
+/// the same upgrade.) Returns how many moved.
+fn portal_scoping(db: &sled::Db) -> Result<u64, StoreError> {
     let mut rescoped = 0;
     let mut batch = sled::Batch::default();
     let mut pending = 0;
@@ -110,7 +230,7 @@ fn portal_scoping(db: &sled::Db) -> Result<(u64, u64), StoreError> {
         else {
             continue;
         };
-        let q: Question = from_json(&k, &bytes)?;
+        let q: Question = from_json(&k, record::head(&bytes))?;
         if q.portal.is_empty() {
             continue;
         }
@@ -126,5 +246,5 @@ fn portal_scoping(db: &sled::Db) -> Result<(u64, u64), StoreError> {
         }
     }
     db.apply_batch(batch).map_err(io("moving request ids"))?;
-    Ok((indexed, rescoped))
+    Ok(rescoped)
 }

@@ -3,8 +3,9 @@
 //! percentiles from the bucket counters, open-question ages, and the
 //! rebuild of the counters from the event history.
 
-use super::{from_json, io, SledStore};
+use super::{from_json, io, record, SledStore};
 use crate::domain::{Category, ExpertId, ProviderId, Status};
+use crate::store::catalog;
 use crate::store::keys;
 use crate::store::leadtime;
 #[cfg(test)]
@@ -55,60 +56,93 @@ impl SledStore {
         })
     }
 
-    /// Questions matching a filter, through the most selective index the
-    /// filter allows; the rest of the filter is checked on the questions
-    /// found.
+    /// Questions matching a filter, in submit order: the catalog names the
+    /// candidates, and the filter is checked again on each record read,
+    /// so a catalog a moment behind a write never lists a question that
+    /// no longer matches.
     pub(super) fn list_questions(
         &self,
         filter: &ListFilter,
         page: &PageRequest,
     ) -> Result<Page<Question>, StoreError> {
-        let prefix: Vec<u8> = if let Some(a) = &filter.assignee {
-            keys::by_assignee(a)
-        } else if let Some(org) = &filter.organization {
-            keys::by_organization(org)
-        } else if let Some(portal) = &filter.portal {
-            keys::by_portal(portal)
-        } else if let Some(s) = filter.status {
-            keys::by_status(s).to_vec()
-        } else if let Some(c) = filter.category {
-            keys::by_category(c).to_vec()
-        } else {
-            vec![keys::BY_TIME]
-        };
-        let mut start = prefix.clone();
-        start.extend_from_slice(&keys::time(filter.submitted_from_ms.unwrap_or(i64::MIN)));
-        let end = match filter.submitted_to_ms {
-            Some(to) => {
-                let mut e = prefix.clone();
-                e.extend_from_slice(&keys::time(to));
-                e
-            }
-            None => keys::end_of(&prefix),
-        };
-        let mut listing = prefix.clone();
+        let mut listing = vec![b'l'];
         listing.extend_from_slice(&keys::fnv(format!("{filter:?}").as_bytes()));
+        let mut after = match page.token.as_deref() {
+            Some(token) => Some(
+                keys::list_position_of(&keys::parse_page_token(&listing, token)?)
+                    .ok_or(StoreError::BadPageToken)?,
+            ),
+            None => None,
+        };
         let organization = filter.organization.as_deref().map(crate::analysis::fold);
-        self.page(&listing, (&start, &end), page, |k, _| {
-            let Some(id) = keys::id_at_end(k) else {
-                return Ok(None);
-            };
-            let q = self.load(id)?;
-            let matches = filter.status.is_none_or(|s| q.status == s)
-                && filter.category.is_none_or(|c| q.category == Some(c))
-                && filter
-                    .organization_type
-                    .is_none_or(|t| q.organization_type == t)
-                && organization
-                    .as_ref()
-                    .is_none_or(|o| *o == crate::analysis::fold(&q.organization_name))
-                && filter.portal.as_ref().is_none_or(|p| *p == q.portal)
-                && filter.assignee.as_ref().is_none_or(|a| match a {
-                    Assignee::Provider(p) => q.provider.as_ref() == Some(p),
-                    Assignee::Expert(e) => q.expert.as_ref() == Some(e),
+        let (provider, expert) = match &filter.assignee {
+            Some(Assignee::Provider(p)) => (Some(p.as_str()), None),
+            Some(Assignee::Expert(e)) => (None, Some(e.as_str())),
+            None => (None, None),
+        };
+        let wanted = catalog::Wanted {
+            status: filter.status,
+            category: filter.category,
+            organization_type: filter.organization_type,
+            organization: organization.as_deref(),
+            portal: filter.portal.as_deref(),
+            provider,
+            expert,
+            from_ms: filter.submitted_from_ms,
+            to_ms: filter.submitted_to_ms,
+        };
+        let limit = page.effective_size();
+        let mut items = Vec::new();
+        let Some(candidates) = self.catalog.filter(&wanted) else {
+            return Ok(Page {
+                items,
+                next_token: None,
+            });
+        };
+        loop {
+            let found = self
+                .catalog
+                .matching(&candidates, after, limit - items.len());
+            if found.is_empty() {
+                return Ok(Page {
+                    items,
+                    next_token: None,
                 });
-            Ok(matches.then_some(q))
-        })
+            }
+            for ((submitted_ms, id), qid) in found {
+                after = Some((submitted_ms, id));
+                let q = match self.load(qid) {
+                    Ok(q) => q,
+                    Err(StoreError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                let matches = filter.status.is_none_or(|s| q.status == s)
+                    && filter.category.is_none_or(|c| q.category == Some(c))
+                    && filter
+                        .organization_type
+                        .is_none_or(|t| q.organization_type == t)
+                    && organization
+                        .as_ref()
+                        .is_none_or(|o| *o == crate::analysis::fold(&q.organization_name))
+                    && filter.portal.as_ref().is_none_or(|p| *p == q.portal)
+                    && filter.assignee.as_ref().is_none_or(|a| match a {
+                        Assignee::Provider(p) => q.provider.as_ref() == Some(p),
+                        Assignee::Expert(e) => q.expert.as_ref() == Some(e),
+                    });
+                if matches {
+                    items.push(q);
+                    if items.len() == limit {
+                        return Ok(Page {
+                            items,
+                            next_token: Some(keys::page_token(
+                                &listing,
+                                &keys::list_position(submitted_ms, id),
+                            )),
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// The triage queue, highest priority first.
@@ -209,55 +243,35 @@ impl SledStore {
             .collect())
     }
 
-    /// Open questions per status, and per status and category, with their
-    /// ages. Open questions are few next to closed ones; the category comes
-    /// from the record, so this reads each open question once.
-    /// Counts from the by-status index alone: its keys sort by submit time,
-    /// so the first is the oldest, and no question is read.
+    /// Open questions per status, with the submit time of the oldest:
+    /// from the catalog, so no question is read.
     pub(super) fn open_question_counts(&self) -> Result<Vec<OpenCount>, StoreError> {
-        let mut out = Vec::new();
-        for status in Status::ALL
-            .into_iter()
-            .filter(|s| s.is_open() && *s != Status::Received)
-        {
-            let mut count = 0u64;
-            let mut oldest = None;
-            for entry in self.db.scan_prefix(keys::by_status(status)).keys() {
-                let k = entry.map_err(io("reading open questions"))?;
-                if let Some((submitted, _)) = keys::status_entry(&k) {
-                    oldest.get_or_insert(submitted);
-                    count += 1;
+        let open = self.catalog.open();
+        Ok(open_statuses()
+            .map(|status| {
+                let mut of = open.iter().filter(|o| o.status == status);
+                let oldest = of.next().map(|o| o.submitted_ms);
+                OpenCount {
+                    status,
+                    count: u64::from(oldest.is_some()) + of.count() as u64,
+                    oldest_submitted_ms: oldest,
                 }
-            }
-            out.push(OpenCount {
-                status,
-                count,
-                oldest_submitted_ms: oldest,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
+    /// Open questions per status, and per status and category, with their
+    /// ages: from the catalog, so no question is read.
     pub(super) fn open_question_ages(&self) -> Result<Vec<OpenAge>, StoreError> {
         let now = self.time.now_ms();
+        let open = self.catalog.open();
         let mut out = Vec::new();
-        for status in Status::ALL
-            .into_iter()
-            .filter(|s| s.is_open() && *s != Status::Received)
-        {
-            let mut ages: Vec<(Option<Category>, i64)> = Vec::new();
-            for entry in self.db.scan_prefix(keys::by_status(status)) {
-                let (k, _) = entry.map_err(io("reading open questions"))?;
-                let Some((submitted, id)) = keys::status_entry(&k) else {
-                    continue;
-                };
-                let category = match self.load(id) {
-                    Ok(q) => q.category,
-                    Err(StoreError::NotFound(_)) => continue,
-                    Err(e) => return Err(e),
-                };
-                ages.push((category, (now - submitted).max(0)));
-            }
+        for status in open_statuses() {
+            let ages: Vec<(Option<Category>, i64)> = open
+                .iter()
+                .filter(|o| o.status == status)
+                .map(|o| (o.category, (now - o.submitted_ms).max(0)))
+                .collect();
             out.push(open_age(status, None, ages.iter().map(|a| a.1).collect()));
             for category in Category::ALL.iter().copied() {
                 let of: Vec<i64> = ages
@@ -280,8 +294,8 @@ impl SledStore {
         let mut replayed = 0u64;
         for entry in self.db.scan_prefix([keys::QUESTION]) {
             let (k, v) = entry.map_err(io("reading questions"))?;
-            let q: Question = from_json(&k, &v)?;
-            let events: Vec<Event> = self.scan(&keys::events_of(q.id))?;
+            let q: Question = from_json(&k, record::head(&v))?;
+            let events = record::events(&k, &v)?;
             // The groups of a measurement are the question's assignments
             // at the moment it completed, replayed from the field changes.
             let mut state = q.clone();
@@ -338,6 +352,13 @@ impl SledStore {
         self.counters.reload(&self.db)?;
         Ok(replayed)
     }
+}
+
+/// The statuses the queue statistics count: open, past RECEIVED.
+fn open_statuses() -> impl Iterator<Item = Status> {
+    Status::ALL
+        .into_iter()
+        .filter(|s| s.is_open() && *s != Status::Received)
 }
 
 fn open_age(status: Status, category: Option<Category>, mut ages: Vec<i64>) -> OpenAge {

@@ -1088,15 +1088,13 @@ fn a_format_1_store_is_upgraded_at_open() {
         q.portal = "portal-a".into();
         q.request_id = Some("req-1".into());
         let id = store.submit(q).unwrap().question.id;
-        // Make it look as format 1 wrote it: no portal index, an unscoped
-        // request id.
+        // Make it look as format 1 wrote it: format 3's layout without a
+        // portal index, and an unscoped request id.
         let db = &store.db;
+        make_format_3(db);
         let scoped = keys::request("portal-a", "req-1");
         let value = db.remove(&scoped).unwrap().unwrap();
         db.insert(keys::request("", "req-1"), value).unwrap();
-        for entry in db.scan_prefix([keys::BY_PORTAL]) {
-            db.remove(entry.unwrap().0).unwrap();
-        }
         db.insert(keys::FORMAT, &1u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
         id
@@ -1161,6 +1159,7 @@ fn a_format_2_store_gets_its_lead_time_counters_recomputed_at_open() {
             db.remove(&k).unwrap();
             db.insert(moved, &keys::number(1)).unwrap();
         }
+        make_format_3(db);
         db.insert(keys::FORMAT, &2u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
         before
@@ -1171,6 +1170,148 @@ fn a_format_2_store_gets_its_lead_time_counters_recomputed_at_open() {
         store.db.get(keys::FORMAT).unwrap().unwrap().as_ref(),
         &FORMAT.to_be_bytes()
     );
+}
+
+/// Rewrites a store of this build into the layout of format 3: each
+/// event under its own key, no catalog, and the old index keys (by status
+/// and by time: enough to see the upgrade remove them).
+fn make_format_3(db: &sled::Db) {
+    let records: Vec<_> = db
+        .scan_prefix([keys::QUESTION])
+        .map(|e| e.unwrap())
+        .collect();
+    for (k, v) in records {
+        let q: Question = serde_json::from_slice(record::head(&v)).unwrap();
+        for e in record::events(&k, &v).unwrap() {
+            let mut key = k.to_vec();
+            key[0] = keys::LEGACY_EVENT;
+            key.extend_from_slice(&e.seq.to_be_bytes());
+            db.insert(key, serde_json::to_vec(&e).unwrap()).unwrap();
+        }
+        db.insert(&k, record::head(&v)).unwrap();
+        for tag in [b's', b't'] {
+            let mut key = vec![tag];
+            key.extend_from_slice(&keys::time(q.submitted_ms));
+            key.extend_from_slice(&q.id.get().to_be_bytes());
+            db.insert(key, &[]).unwrap();
+        }
+    }
+    let blocks: Vec<_> = db
+        .scan_prefix([keys::CATALOG])
+        .keys()
+        .map(|k| k.unwrap())
+        .collect();
+    for k in blocks {
+        db.remove(k).unwrap();
+    }
+    db.insert(keys::FORMAT, &3u32.to_be_bytes()).unwrap();
+}
+
+/// Everything a client can read of a store, for comparing two.
+fn everything(store: &SledStore) -> Vec<String> {
+    let mut out = Vec::new();
+    let filters = [
+        ListFilter::default(),
+        ListFilter {
+            status: Some(Status::Triage),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            status: Some(Status::Answered),
+            category: Some(Category::Execution),
+            ..ListFilter::default()
+        },
+        ListFilter {
+            organization: Some("GEMEENTE UTRECHT".into()),
+            ..ListFilter::default()
+        },
+    ];
+    for filter in &filters {
+        out.push(format!("{:?}", collect_all(store, filter, 7)));
+    }
+    for q in store
+        .list(
+            &ListFilter::default(),
+            &PageRequest {
+                size: 500,
+                token: None,
+            },
+        )
+        .unwrap()
+        .items
+    {
+        out.push(format!("{q:?}"));
+        out.push(format!("{:?}", store.history(q.id).unwrap()));
+    }
+    let queue = store
+        .triage_queue(&PageRequest {
+            size: 500,
+            token: None,
+        })
+        .unwrap();
+    out.push(format!("{:?}", queue.items));
+    out.push(format!("{:?}", store.open_ages().unwrap()));
+    out
+}
+
+#[test]
+fn a_format_3_store_is_upgraded_to_records_with_their_events_and_a_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = Arc::new(ManualTime::new(T0));
+    let before = {
+        let store = SledStore::open(dir.path(), StoreOptions::default(), time.clone()).unwrap();
+        for n in 0..150_i64 {
+            time.advance(HOUR);
+            let decision = if n % 3 == 0 { triage() } else { routed() };
+            let mut q = new_question(&format!("vraag {n}"), decision);
+            if n % 4 == 0 {
+                q.organization_name = "Gemeente Utrecht".into();
+            }
+            let id = store.submit(q).unwrap().question.id;
+            if n % 3 == 1 {
+                store.apply(id, act(Action::Accept)).unwrap();
+                answer(&store, id);
+            }
+        }
+        let before = everything(&store);
+        make_format_3(&store.db);
+        store.db.flush().unwrap();
+        before
+    };
+    let store = reopen(dir.path(), time.clone());
+    assert_eq!(everything(&store), before);
+    for prefix in keys::LEGACY_INDEXES.iter().chain([&keys::LEGACY_EVENT]) {
+        assert_eq!(
+            store.db.scan_prefix([*prefix]).count(),
+            0,
+            "keys left under {}",
+            *prefix as char
+        );
+    }
+    assert_eq!(
+        store.db.get(keys::FORMAT).unwrap().unwrap().as_ref(),
+        &FORMAT.to_be_bytes()
+    );
+    drop(store);
+    let store = reopen(dir.path(), time);
+    assert_eq!(everything(&store), before, "a second open changes nothing");
+    // And it keeps working: a change after the upgrade appends its event
+    // to the moved history, and the catalog follows.
+    let routed = ListFilter {
+        status: Some(Status::Routed),
+        ..ListFilter::default()
+    };
+    let first = store.list(&routed, &PageRequest::default()).unwrap().items[0].clone();
+    let n = store.history(first.id).unwrap().len();
+    store.apply(first.id, act(Action::Accept)).unwrap();
+    let history = store.history(first.id).unwrap();
+    assert_eq!(history.len(), n + 1);
+    assert_eq!(history.last().unwrap().to, Status::InProgress);
+    assert_eq!(
+        store.event(first.id, n as u32).unwrap().as_ref(),
+        history.last()
+    );
+    assert!(!collect_all(&store, &routed, 50).contains(&first.id));
 }
 
 #[test]
