@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Questions per block on disk: a write rewrites its question's block
-/// (about 2 KiB at 32), and a million questions take 31,250 block keys.
+/// (about 600 bytes at 32), and a million questions take 31,250 block keys.
 pub const BLOCK: u64 = 32;
 
 /// The block a question's catalog entry is stored in.
@@ -33,19 +33,60 @@ pub fn block_of(id: QuestionId) -> u64 {
     id.get() / BLOCK
 }
 
-/// The listed fields of one question, as a block on disk holds them.
+/// The kinds of names a catalog entry holds. Each name is stored once, in
+/// the store's dictionary (`N` + kind + name → code), and entries hold the
+/// codes: a block of 32 questions is then about 600 bytes instead of 3
+/// KiB, and sled (which keeps what a start reads in memory) holds a fifth
+/// of it. Names rather than enum positions, so adding a status or
+/// reordering an enum never misreads a stored block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The status.
+    Status,
+    /// The category in force.
+    Category,
+    /// The organisation type.
+    OrganizationType,
+    /// The organisation, case and accents folded (as filters compare it).
+    Organization,
+    /// The portal.
+    Portal,
+    /// The provider assigned.
+    Provider,
+    /// The expert assigned.
+    Expert,
+}
+
+impl Kind {
+    /// Every kind, in the order of an entry's codes.
+    pub const ALL: [Kind; 7] = [
+        Kind::Status,
+        Kind::Category,
+        Kind::OrganizationType,
+        Kind::Organization,
+        Kind::Portal,
+        Kind::Provider,
+        Kind::Expert,
+    ];
+
+    /// The byte that names the kind in dictionary keys.
+    pub fn tag(self) -> u8 {
+        b"sctopvx"[self as usize]
+    }
+
+    /// The kind of a dictionary key's tag.
+    pub fn of_tag(tag: u8) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.tag() == tag)
+    }
+}
+
+/// The listed fields of one question, by name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     id: u64,
     submitted_ms: i64,
-    status: Status,
-    category: Option<Category>,
-    organization_type: OrganizationType,
-    /// Case and accents folded, as the filter compares it.
-    organization: String,
-    portal: String,
-    provider: String,
-    expert: String,
+    /// By [`Kind`]; empty for none.
+    names: [String; 7],
 }
 
 impl Record {
@@ -54,78 +95,100 @@ impl Record {
         Record {
             id: q.id.get(),
             submitted_ms: q.submitted_ms,
-            status: q.status,
-            category: q.category,
-            organization_type: q.organization_type,
-            organization: crate::analysis::fold(&q.organization_name),
-            portal: q.portal.clone(),
-            provider: q
-                .provider
-                .as_ref()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
-            expert: q
-                .expert
-                .as_ref()
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or_default(),
+            names: [
+                q.status.as_str().to_owned(),
+                q.category.map(Category::as_str).unwrap_or("").to_owned(),
+                q.organization_type.as_str().to_owned(),
+                crate::analysis::fold(&q.organization_name),
+                q.portal.clone(),
+                q.provider
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+                q.expert
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+            ],
+        }
+    }
+
+    /// Its names with their kinds (the empty ones too).
+    pub fn names(&self) -> impl Iterator<Item = (Kind, &str)> {
+        Kind::ALL
+            .into_iter()
+            .zip(self.names.iter().map(String::as_str))
+    }
+
+    /// The entry with these names' codes.
+    pub fn coded(&self, codes: [u32; 7]) -> Coded {
+        Coded {
+            id: self.id,
+            submitted_ms: self.submitted_ms,
+            codes,
         }
     }
 }
 
-/// A block's value with `record` put in (replacing the record of the same
+/// The listed fields of one question, by code: what a block holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coded {
+    id: u64,
+    submitted_ms: i64,
+    /// By [`Kind`]; 0 for none.
+    codes: [u32; 7],
+}
+
+/// A block's value with `entry` put in (replacing the entry of the same
 /// question). `key` names the block in a damage report.
 pub fn put_in_block(
     key: &[u8],
     existing: Option<&[u8]>,
-    record: Record,
+    entry: Coded,
 ) -> Result<Vec<u8>, StoreError> {
-    let mut records = match existing {
+    let mut entries = match existing {
         Some(bytes) => decode_block(key, bytes)?,
         None => Vec::new(),
     };
-    match records.binary_search_by_key(&record.id, |r| r.id) {
-        Ok(i) => records[i] = record,
-        Err(i) => records.insert(i, record),
+    match entries.binary_search_by_key(&entry.id, |e| e.id) {
+        Ok(i) => entries[i] = entry,
+        Err(i) => entries.insert(i, entry),
     }
-    Ok(encode_block(&records))
+    Ok(encode_block(&entries))
 }
 
 /// The version byte of the block encoding.
 const BLOCK_VERSION: u8 = 1;
 
-/// Encodes records (sorted by id): a version byte, then per record the id
-/// and submit time (8 bytes each, big-endian) and seven strings (status,
-/// category, organisation type, organisation, portal, provider, expert)
-/// each with a 2-byte length. Names rather than numbers, so that adding a
-/// status or reordering an enum never misreads a stored block.
-pub fn encode_block(records: &[Record]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + records.len() * 80);
+/// Encodes the entries of one block (sorted by id): a version byte, the
+/// block number (8 bytes, big-endian), then per entry its slot in the
+/// block (1 byte), the submit time (8 bytes, big-endian) and the seven
+/// codes as LEB128 numbers.
+pub fn encode_block(entries: &[Coded]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(9 + entries.len() * 20);
     out.push(BLOCK_VERSION);
-    for r in records {
-        out.extend_from_slice(&r.id.to_be_bytes());
-        out.extend_from_slice(&r.submitted_ms.to_be_bytes());
-        for s in [
-            r.status.as_str(),
-            r.category.map(Category::as_str).unwrap_or(""),
-            r.organization_type.as_str(),
-            &r.organization,
-            &r.portal,
-            &r.provider,
-            &r.expert,
-        ] {
-            // Every field is limited far below 64 KiB at the API; a longer
-            // one (never written) is cut rather than corrupting the block.
-            let bytes = &s.as_bytes()[..s.len().min(usize::from(u16::MAX))];
-            out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
-            out.extend_from_slice(bytes);
+    let block = entries.first().map_or(0, |e| e.id / BLOCK);
+    out.extend_from_slice(&block.to_be_bytes());
+    for e in entries {
+        out.push((e.id % BLOCK) as u8);
+        out.extend_from_slice(&e.submitted_ms.to_be_bytes());
+        for mut code in e.codes {
+            loop {
+                let low = (code & 0x7f) as u8;
+                code >>= 7;
+                if code == 0 {
+                    out.push(low);
+                    break;
+                }
+                out.push(low | 0x80);
+            }
         }
     }
     out
 }
 
 /// Decodes a block written by [`encode_block`].
-pub fn decode_block(key: &[u8], bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
+pub fn decode_block(key: &[u8], bytes: &[u8]) -> Result<Vec<Coded>, StoreError> {
     let damaged = |reason: &str| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).escape_debug().to_string(),
         reason: format!("catalog block: {reason}"),
@@ -140,83 +203,95 @@ pub fn decode_block(key: &[u8], bytes: &[u8]) -> Result<Vec<Record>, StoreError>
         *rest = &rest[N..];
         Some(head)
     }
-    let mut records = Vec::new();
-    while !rest.is_empty() {
-        let cut = || damaged("cut off");
-        let id = u64::from_be_bytes(take(&mut rest).ok_or_else(cut)?);
-        let submitted_ms = i64::from_be_bytes(take(&mut rest).ok_or_else(cut)?);
-        let mut strings: [String; 7] = Default::default();
-        for s in strings.iter_mut() {
-            let len = usize::from(u16::from_be_bytes(take(&mut rest).ok_or_else(cut)?));
-            let text = rest.get(..len).ok_or_else(cut)?;
-            *s = std::str::from_utf8(text)
-                .map_err(|_| damaged("text is not UTF-8"))?
-                .to_owned();
-            rest = &rest[len..];
+    fn leb128(rest: &mut &[u8]) -> Option<u32> {
+        let mut value: u64 = 0;
+        for shift in (0..35).step_by(7) {
+            let [b] = take::<1>(rest)?;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return u32::try_from(value).ok();
+            }
         }
-        let [status, category, organization_type, organization, portal, provider, expert] = strings;
-        records.push(Record {
+        None
+    }
+    let cut = || damaged("cut off");
+    let block = u64::from_be_bytes(take(&mut rest).ok_or_else(cut)?);
+    let mut entries: Vec<Coded> = Vec::new();
+    while !rest.is_empty() {
+        let [slot] = take(&mut rest).ok_or_else(cut)?;
+        if u64::from(slot) >= BLOCK {
+            return Err(damaged(&format!("slot {slot}")));
+        }
+        let id = block * BLOCK + u64::from(slot);
+        if entries.last().is_some_and(|last| last.id >= id) {
+            return Err(damaged("entries out of order"));
+        }
+        let submitted_ms = i64::from_be_bytes(take(&mut rest).ok_or_else(cut)?);
+        let mut codes = [0; 7];
+        for c in codes.iter_mut() {
+            *c = leb128(&mut rest).ok_or_else(cut)?;
+        }
+        entries.push(Coded {
             id,
             submitted_ms,
-            status: status
-                .parse()
-                .map_err(|_| damaged(&format!("unknown status {status:?}")))?,
-            category: if category.is_empty() {
-                None
-            } else {
-                Some(
-                    category
-                        .parse()
-                        .map_err(|_| damaged(&format!("unknown category {category:?}")))?,
-                )
-            },
-            organization_type: organization_type.parse().map_err(|_| {
-                damaged(&format!("unknown organisation type {organization_type:?}"))
-            })?,
-            organization,
-            portal,
-            provider,
-            expert,
+            codes,
         });
     }
-    Ok(records)
+    Ok(entries)
 }
 
-/// Names given small numbers, so that an entry holds a number instead of
-/// a string; a name is never forgotten (the set of organisations, portals
-/// and assignees is small next to the questions).
+/// The dictionary: per kind, every name with its code (from 1; 0 is the
+/// empty name). Codes are handed out by the store, in the transaction that
+/// first writes a name, and never change.
 #[derive(Debug, Default)]
-struct Interner {
-    numbers: HashMap<Box<str>, u32>,
+pub struct Names {
+    codes: [HashMap<Box<str>, u32>; 7],
 }
 
-impl Interner {
-    /// The number of `name`; 0 is the empty name.
-    fn intern(&mut self, name: &str) -> u32 {
+impl Names {
+    /// The code of `name`, if it has one (0 for the empty name).
+    pub fn code(&self, kind: Kind, name: &str) -> Option<u32> {
         if name.is_empty() {
-            return 0;
+            return Some(0);
         }
-        let next = self.numbers.len() as u32 + 1;
-        *self.numbers.entry(name.into()).or_insert(next)
+        self.codes[kind as usize].get(name).copied()
     }
 
-    /// The number of `name`, if any question ever had it.
-    fn find(&self, name: &str) -> Option<u32> {
-        self.numbers.get(name).copied()
+    /// Notes a name's code.
+    pub fn insert(&mut self, kind: Kind, name: &str, code: u32) {
+        self.codes[kind as usize].insert(name.into(), code);
+    }
+
+    /// The codes of every name of `record`; `None` if one has none yet.
+    pub fn coded(&self, record: &Record) -> Option<Coded> {
+        let mut codes = [0; 7];
+        for (slot, (kind, name)) in codes.iter_mut().zip(record.names()) {
+            *slot = self.code(kind, name)?;
+        }
+        Some(record.coded(codes))
+    }
+
+    /// Code → value of an enum kind, for reading entries back.
+    fn table<T: Copy + std::str::FromStr>(&self, kind: Kind) -> Vec<Option<T>> {
+        let map = &self.codes[kind as usize];
+        let mut table = vec![None; map.values().max().map_or(1, |&m| m as usize + 1)];
+        for (name, &code) in map {
+            table[code as usize] = name.parse().ok();
+        }
+        table
     }
 }
 
-/// One question in memory.
+/// One question in memory: its submit time and codes (see [`Kind`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Entry {
     submitted_ms: i64,
     organization: u32,
-    expert: u32,
+    portal: u32,
     provider: u32,
-    portal: u16,
-    /// Position in `Status::ALL` + 1; 0 marks an id without a question.
+    expert: u32,
+    /// 0 marks an id without a question (every question has a status).
     status: u8,
-    /// Position in `Category::ALL` + 1; 0 is none.
     category: u8,
     organization_type: u8,
 }
@@ -225,19 +300,27 @@ impl Entry {
     const ABSENT: Entry = Entry {
         submitted_ms: 0,
         organization: 0,
-        expert: 0,
-        provider: 0,
         portal: 0,
+        provider: 0,
+        expert: 0,
         status: 0,
         category: 0,
         organization_type: 0,
     };
-}
 
-fn position<T: PartialEq>(all: &[T], value: &T) -> u8 {
-    all.iter()
-        .position(|v| v == value)
-        .map_or(0, |i| i as u8 + 1)
+    fn of(c: &Coded) -> Entry {
+        let small = |code: u32| u8::try_from(code).unwrap_or(u8::MAX);
+        Entry {
+            submitted_ms: c.submitted_ms,
+            status: small(c.codes[Kind::Status as usize]),
+            category: small(c.codes[Kind::Category as usize]),
+            organization_type: small(c.codes[Kind::OrganizationType as usize]),
+            organization: c.codes[Kind::Organization as usize],
+            portal: c.codes[Kind::Portal as usize],
+            provider: c.codes[Kind::Provider as usize],
+            expert: c.codes[Kind::Expert as usize],
+        }
+    }
 }
 
 /// What a listing asks for, in the catalog's terms: each `Some` must
@@ -248,7 +331,7 @@ pub struct Filter {
     category: Option<u8>,
     organization_type: Option<u8>,
     organization: Option<u32>,
-    portal: Option<u16>,
+    portal: Option<u32>,
     provider: Option<u32>,
     expert: Option<u32>,
     from_ms: i64,
@@ -299,9 +382,7 @@ struct Inner {
     entries: Vec<Entry>,
     /// Ids − 1 sorted by (submit time, id), the order of every listing.
     order: Vec<u32>,
-    organizations: Interner,
-    portals: Interner,
-    assignees: Interner,
+    names: Names,
 }
 
 impl Inner {
@@ -341,29 +422,29 @@ impl Catalog {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The code of a name that committed writes gave one.
+    pub fn code(&self, kind: Kind, name: &str) -> Option<u32> {
+        self.read().names.code(kind, name)
+    }
+
+    /// Notes a name's code once the write that handed it out committed
+    /// (or as the store's dictionary holds it, at open).
+    pub fn learn(&self, kind: Kind, name: &str, code: u32) {
+        self.write().names.insert(kind, name, code);
+    }
+
     /// Puts the current state of a question in (a new one or a change).
-    pub fn put(&self, record: &Record) {
-        let Ok(index) = u32::try_from(record.id.saturating_sub(1)) else {
+    pub fn put(&self, coded: &Coded) {
+        let Ok(index) = u32::try_from(coded.id.saturating_sub(1)) else {
             return; // ids past four billion: never handed out
         };
+        let entry = Entry::of(coded);
         let mut inner = self.write();
-        let inner = &mut *inner;
-        let entry = Entry {
-            submitted_ms: record.submitted_ms,
-            organization: inner.organizations.intern(&record.organization),
-            expert: inner.assignees.intern(&record.expert),
-            provider: inner.assignees.intern(&record.provider),
-            portal: u16::try_from(inner.portals.intern(&record.portal)).unwrap_or(u16::MAX),
-            status: position(&Status::ALL, &record.status),
-            category: record.category.map_or(0, |c| position(Category::ALL, &c)),
-            organization_type: position(OrganizationType::ALL, &record.organization_type),
-        };
         let i = index as usize;
         if inner.entries.len() <= i {
             inner.entries.resize(i + 1, Entry::ABSENT);
         }
-        let was = inner.entries[i];
-        inner.entries[i] = entry;
+        let was = std::mem::replace(&mut inner.entries[i], entry);
         if was.status != 0 && was.submitted_ms == entry.submitted_ms {
             return; // already in order: the submit time never changes
         }
@@ -372,7 +453,7 @@ impl Catalog {
                 inner.order.remove(at);
             }
         }
-        let key = (entry.submitted_ms, record.id);
+        let key = (entry.submitted_ms, coded.id);
         // New questions come last almost always: push without a search.
         let at = match inner.order.last() {
             Some(&last) if inner.key(last) > key => {
@@ -387,25 +468,30 @@ impl Catalog {
     /// question at all (so nothing can match).
     pub fn filter(&self, wanted: &Wanted<'_>) -> Option<Filter> {
         let inner = self.read();
-        let find = |interner: &Interner, name: Option<&str>| -> Result<Option<u32>, ()> {
+        let names = &inner.names;
+        let code = |kind: Kind, name: Option<&str>| -> Option<Option<u32>> {
             match name {
-                None => Ok(None),
-                Some(n) => interner.find(n).map(Some).ok_or(()),
+                None => Some(None),
+                Some(n) => names.code(kind, n).map(Some),
+            }
+        };
+        let small = |kind: Kind, name: Option<&str>| -> Option<Option<u8>> {
+            match code(kind, name)? {
+                Some(c) => Some(Some(u8::try_from(c).ok()?)),
+                None => Some(None),
             }
         };
         Some(Filter {
-            status: wanted.status.map(|s| position(&Status::ALL, &s)),
-            category: wanted.category.map(|c| position(Category::ALL, &c)),
-            organization_type: wanted
-                .organization_type
-                .map(|t| position(OrganizationType::ALL, &t)),
-            organization: find(&inner.organizations, wanted.organization).ok()?,
-            portal: match find(&inner.portals, wanted.portal).ok()? {
-                Some(p) => Some(u16::try_from(p).ok()?),
-                None => None,
-            },
-            provider: find(&inner.assignees, wanted.provider).ok()?,
-            expert: find(&inner.assignees, wanted.expert).ok()?,
+            status: small(Kind::Status, wanted.status.map(Status::as_str))?,
+            category: small(Kind::Category, wanted.category.map(Category::as_str))?,
+            organization_type: small(
+                Kind::OrganizationType,
+                wanted.organization_type.map(OrganizationType::as_str),
+            )?,
+            organization: code(Kind::Organization, wanted.organization)?,
+            portal: code(Kind::Portal, wanted.portal)?,
+            provider: code(Kind::Provider, wanted.provider)?,
+            expert: code(Kind::Expert, wanted.expert)?,
             from_ms: wanted.from_ms.unwrap_or(i64::MIN),
             to_ms: wanted.to_ms.unwrap_or(i64::MAX),
         })
@@ -451,17 +537,17 @@ impl Catalog {
     /// the queue statistics count), oldest first.
     pub fn open(&self) -> Vec<Open> {
         let inner = self.read();
+        let statuses: Vec<Option<Status>> = inner.names.table(Kind::Status);
+        let categories: Vec<Option<Category>> = inner.names.table(Kind::Category);
         inner
             .order
             .iter()
             .filter_map(|&index| {
                 let e = &inner.entries[index as usize];
-                let status = *Status::ALL.get(usize::from(e.status).checked_sub(1)?)?;
+                let status = (*statuses.get(usize::from(e.status))?)?;
                 (status.is_open() && status != Status::Received).then(|| Open {
                     status,
-                    category: usize::from(e.category)
-                        .checked_sub(1)
-                        .and_then(|c| Category::ALL.get(c).copied()),
+                    category: categories.get(usize::from(e.category)).copied().flatten(),
                     submitted_ms: e.submitted_ms,
                 })
             })
@@ -479,102 +565,136 @@ impl Catalog {
 mod tests {
     use super::*;
 
+    /// A catalog that knows every name of `records` (codes in order of
+    /// first use, as the store hands them out).
+    fn catalog_with(records: &[Record]) -> (Catalog, Vec<Coded>) {
+        let catalog = Catalog::default();
+        let mut coded = Vec::new();
+        for r in records {
+            for (kind, name) in r.names() {
+                if catalog.code(kind, name).is_none() {
+                    let next = catalog.read().names.codes[kind as usize].len() as u32 + 1;
+                    catalog.learn(kind, name, next);
+                }
+            }
+            let c = catalog.read().names.coded(r).unwrap();
+            catalog.put(&c);
+            coded.push(c);
+        }
+        (catalog, coded)
+    }
+
     fn record(id: u64, submitted_ms: i64, status: Status, org: &str) -> Record {
         Record {
             id,
             submitted_ms,
-            status,
-            category: Some(Category::ALL[(id % 4) as usize]),
-            organization_type: OrganizationType::ALL[0],
-            organization: org.into(),
-            portal: if id.is_multiple_of(2) {
-                "portal-a".into()
-            } else {
-                String::new()
-            },
-            provider: "p-1".into(),
-            expert: String::new(),
+            names: [
+                status.as_str().into(),
+                Category::ALL[(id % 4) as usize].as_str().into(),
+                OrganizationType::ALL[0].as_str().into(),
+                org.into(),
+                if id.is_multiple_of(2) {
+                    "portal-a".into()
+                } else {
+                    String::new()
+                },
+                "p-1".into(),
+                String::new(),
+            ],
         }
+    }
+
+    fn ids(found: &[((i64, u64), QuestionId)]) -> Vec<u64> {
+        found.iter().map(|(_, id)| id.get()).collect()
     }
 
     #[test]
     fn a_block_round_trips_and_a_put_replaces_the_same_question() {
         let key = b"C1";
-        let one = put_in_block(key, None, record(33, 5, Status::Triage, "gemeente a")).unwrap();
-        let two = put_in_block(key, Some(&one), record(34, 6, Status::Routed, "b")).unwrap();
-        let three =
-            put_in_block(key, Some(&two), record(33, 5, Status::Routed, "gemeente a")).unwrap();
-        let records = decode_block(key, &three).unwrap();
+        let entry = |id: u64, at: i64, code: u32| Coded {
+            id,
+            submitted_ms: at,
+            codes: [code, 0, 3, 300, 70_000, 1, u32::MAX],
+        };
+        let one = put_in_block(key, None, entry(33, -5, 2)).unwrap();
+        let two = put_in_block(key, Some(&one), entry(34, 6, 1)).unwrap();
+        let three = put_in_block(key, Some(&two), entry(33, -5, 4)).unwrap();
         assert_eq!(
-            records,
-            vec![
-                record(33, 5, Status::Routed, "gemeente a"),
-                record(34, 6, Status::Routed, "b")
-            ]
+            decode_block(key, &three).unwrap(),
+            vec![entry(33, -5, 4), entry(34, 6, 1)]
         );
     }
 
     #[test]
     fn a_damaged_block_is_refused_not_misread() {
         let key = b"C1";
-        let good = encode_block(&[record(1, 5, Status::Triage, "x")]);
-        for cut in 2..good.len() {
+        let good = encode_block(&[Coded {
+            id: 33,
+            submitted_ms: 5,
+            codes: [1, 2, 3, 200, 0, 1, 1],
+        }]);
+        // Every cut past the block number leaves a record half read.
+        for cut in 1..good.len() {
+            if cut == 9 {
+                continue; // the block number alone: an empty block
+            }
             assert!(decode_block(key, &good[..cut]).is_err(), "cut at {cut}");
         }
         let mut other = good.clone();
         other[0] = 9;
         assert!(decode_block(key, &other).is_err());
-        let mut bad_status = good.clone();
-        // The status text starts after version, id, time and its length.
-        bad_status[1 + 16 + 2] = b'#';
-        assert!(decode_block(key, &bad_status).is_err());
+        let mut bad_slot = good.clone();
+        bad_slot[9] = 40;
+        assert!(decode_block(key, &bad_slot).is_err());
     }
 
     #[test]
     fn listings_come_in_submit_order_and_follow_changes() {
-        let catalog = Catalog::default();
         // Submit times out of id order, to check the order is by time.
-        for (id, at) in [(1, 30), (2, 10), (3, 20), (4, 40)] {
-            catalog.put(&record(id, at, Status::Triage, "gemeente a"));
-        }
-        let all = catalog.filter(&Wanted::default()).unwrap();
-        let ids: Vec<u64> = catalog
-            .matching(&all, None, 10)
-            .iter()
-            .map(|(_, id)| id.get())
+        let records: Vec<Record> = [(1, 30), (2, 10), (3, 20), (4, 40)]
+            .into_iter()
+            .map(|(id, at)| record(id, at, Status::Triage, "gemeente a"))
             .collect();
-        assert_eq!(ids, vec![2, 3, 1, 4]);
+        let (catalog, _) = catalog_with(&records);
+        let all = catalog.filter(&Wanted::default()).unwrap();
+        assert_eq!(ids(&catalog.matching(&all, None, 10)), vec![2, 3, 1, 4]);
         // Paging continues after the position handed out.
         let first = catalog.matching(&all, None, 2);
-        let rest = catalog.matching(&all, Some(first[1].0), 10);
         assert_eq!(
-            rest.iter().map(|r| r.1.get()).collect::<Vec<_>>(),
+            ids(&catalog.matching(&all, Some(first[1].0), 10)),
             vec![1, 4]
         );
 
-        catalog.put(&record(3, 20, Status::Routed, "gemeente a"));
+        let (_, routed) = catalog_with(&[record(3, 20, Status::Routed, "gemeente a")]);
+        // The codes of a second catalog differ; give this one its own.
+        catalog.learn(Kind::Status, Status::Routed.as_str(), 2);
+        let moved = catalog
+            .read()
+            .names
+            .coded(&record(3, 20, Status::Routed, "gemeente a"))
+            .unwrap();
+        assert_ne!(moved, routed[0]);
+        catalog.put(&moved);
         let triage = catalog
             .filter(&Wanted {
                 status: Some(Status::Triage),
                 ..Wanted::default()
             })
             .unwrap();
-        let ids: Vec<u64> = catalog
-            .matching(&triage, None, 10)
-            .iter()
-            .map(|(_, id)| id.get())
-            .collect();
-        assert_eq!(ids, vec![2, 1, 4]);
+        assert_eq!(ids(&catalog.matching(&triage, None, 10)), vec![2, 1, 4]);
         assert_eq!(catalog.len(), 4);
-        assert_eq!(catalog.open().len(), 4);
+        let open = catalog.open();
+        assert_eq!(open.len(), 4);
+        assert_eq!(open[0].submitted_ms, 10);
+        assert_eq!(open[1].status, Status::Routed);
     }
 
     #[test]
     fn a_name_no_question_has_matches_nothing_and_time_bounds_hold() {
-        let catalog = Catalog::default();
-        for id in 1..=10 {
-            catalog.put(&record(id, id as i64 * 10, Status::Triage, "gemeente a"));
-        }
+        let records: Vec<Record> = (1..=10)
+            .map(|id| record(id, id as i64 * 10, Status::Triage, "gemeente a"))
+            .collect();
+        let (catalog, _) = catalog_with(&records);
         assert!(catalog
             .filter(&Wanted {
                 organization: Some("nobody"),
@@ -589,11 +709,6 @@ mod tests {
                 ..Wanted::default()
             })
             .unwrap();
-        let ids: Vec<u64> = catalog
-            .matching(&portal, None, 100)
-            .iter()
-            .map(|(_, id)| id.get())
-            .collect();
-        assert_eq!(ids, vec![4, 6]);
+        assert_eq!(ids(&catalog.matching(&portal, None, 100)), vec![4, 6]);
     }
 }

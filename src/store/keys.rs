@@ -11,6 +11,7 @@
 //! | `M:` | `M:` + name | named service values |
 //! | `q` | `q` + id | question (JSON), then its events, one JSON line each (`record`) |
 //! | `C` | `C` + id / 32 | the catalog entries of 32 questions (`catalog`) |
+//! | `N` | `N` + kind + name | the name's code in catalog entries (u64) |
 //! | `r` | `r` + [`w` + portal + 0] + request id | question id (u64) |
 //! | `p` | `p` + priority key + id | (triage queue) |
 //! | `v` | `v` + review date + id | (due for review) |
@@ -41,6 +42,8 @@ pub const LEGACY_INDEXES: &[u8] = b"acostw";
 pub const REQUEST: u8 = b'r';
 /// The catalog blocks: `C` + block number.
 pub const CATALOG: u8 = b'C';
+/// The catalog's dictionary: `N` + kind + name → code.
+pub const NAME: u8 = b'N';
 /// The tag that scopes a request id by portal (see [`request`]).
 const PORTAL_SCOPE: u8 = b'w';
 pub const QUEUE: u8 = b'p';
@@ -100,6 +103,20 @@ pub fn question(id: QuestionId) -> Vec<u8> {
 pub fn embedding(id: QuestionId) -> Vec<u8> {
     let mut k = vec![EMBEDDING];
     k.extend_from_slice(&id.get().to_be_bytes());
+    k
+}
+
+/// A name's code in the catalog's dictionary.
+pub fn name(kind: u8, name: &str) -> Vec<u8> {
+    let mut k = vec![NAME, kind];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// The counter of the codes of one kind of name.
+pub fn name_counter(kind: u8) -> Vec<u8> {
+    let mut k = b"M#name-".to_vec();
+    k.push(kind);
     k
 }
 

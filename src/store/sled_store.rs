@@ -19,7 +19,7 @@ use super::model::*;
 use super::transition::{self, Transition};
 use super::{Store, StoreError};
 use crate::domain::{Expert, ExpertId, ExpertRecord, ProviderChange};
-use record::{persist, stored_number, tx_question, tx_record, Incremented};
+use record::{persist, stored_number, tx_question, tx_record, Written};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -62,8 +62,8 @@ impl Default for StoreOptions {
 
 /// What a queued write returns.
 enum Output {
-    Submitted(Submitted, Incremented),
-    Question(Question, Incremented),
+    Submitted(Submitted, Written),
+    Question(Question, Written),
 }
 
 /// A queued write: run inside a shared transaction (perhaps more than
@@ -83,8 +83,9 @@ pub struct SledStore {
     durable: bool,
     /// The lead-time counters in memory, for queries.
     counters: counters::Counters,
-    /// The listed fields of every question, in memory, for listings.
-    catalog: Catalog,
+    /// The listed fields of every question, in memory, for listings
+    /// (shared with the queued writes, which read its dictionary).
+    catalog: Arc<Catalog>,
     /// Taken (shared) by every write outside the write queue (directory
     /// records, service values, embeddings) and (exclusively) by a backup's
     /// final round, which must see no write half done.
@@ -130,6 +131,27 @@ fn from_json<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreEr
         key: String::from_utf8_lossy(key).escape_debug().to_string(),
         reason: e.to_string(),
     })
+}
+
+/// The catalog's dictionary as the store holds it: every name with its
+/// kind and code.
+fn stored_names(db: &sled::Db) -> Result<Vec<(catalog::Kind, String, u32)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in db.scan_prefix([keys::NAME]) {
+        let (k, v) = entry.map_err(io("reading the catalog's names"))?;
+        let (Some(kind), Ok(name)) = (
+            k.get(1).copied().and_then(catalog::Kind::of_tag),
+            std::str::from_utf8(k.get(2..).unwrap_or_default()),
+        ) else {
+            continue;
+        };
+        let code = u32::try_from(stored_number(&k, &v)?).map_err(|_| StoreError::Corrupt {
+            key: String::from_utf8_lossy(&k).escape_debug().to_string(),
+            reason: "a name code past 32 bits".into(),
+        })?;
+        out.push((kind, name.to_owned(), code));
+    }
+    Ok(out)
 }
 
 /// Makes sure a counter is at least the number of the last record under
@@ -258,7 +280,7 @@ impl SledStore {
             time,
             durable: options.durable,
             counters,
-            catalog: Catalog::default(),
+            catalog: Arc::default(),
             outside: std::sync::RwLock::new(()),
             failure: std::sync::Mutex::new(None),
         };
@@ -360,23 +382,29 @@ impl SledStore {
     /// later state never gives way to an earlier one.
     fn catalogue(&self, results: &[Result<Output, StoreError>]) -> &Self {
         for r in results {
-            match r {
-                Ok(Output::Submitted(s, _)) if s.created => {
-                    self.catalog.put(&catalog::Record::of(&s.question))
-                }
-                Ok(Output::Question(q, _)) => self.catalog.put(&catalog::Record::of(q)),
-                _ => {}
+            let written = match r {
+                Ok(Output::Submitted(_, w) | Output::Question(_, w)) => w,
+                Err(_) => continue,
+            };
+            for (kind, name, code) in &written.names {
+                self.catalog.learn(*kind, name, *code);
+            }
+            if let Some(entry) = &written.entry {
+                self.catalog.put(entry);
             }
         }
         self
     }
 
-    /// Loads the catalog in memory from its blocks.
+    /// Loads the catalog in memory from its dictionary and blocks.
     fn load_catalog(&self) -> Result<(), StoreError> {
+        for (kind, name, code) in stored_names(&self.db)? {
+            self.catalog.learn(kind, &name, code);
+        }
         for entry in self.db.scan_prefix([keys::CATALOG]) {
             let (k, v) = entry.map_err(io("reading the catalog"))?;
-            for record in catalog::decode_block(&k, &v)? {
-                self.catalog.put(&record);
+            for coded in catalog::decode_block(&k, &v)? {
+                self.catalog.put(&coded);
             }
         }
         Ok(())
@@ -401,6 +429,7 @@ impl SledStore {
             + Sync
             + 'static,
     ) -> Result<Question, StoreError> {
+        let known = self.catalog.clone();
         let op = move |tx: &TransactionalTree| -> TxResult<Result<Output, StoreError>> {
             // Refusals come back as `Ok(Err(..))` before anything is
             // written, so the other writes of a shared commit go through.
@@ -409,17 +438,17 @@ impl SledStore {
             };
             Ok(match decide(tx, &old)? {
                 Ok(t) => {
-                    let incremented = persist(tx, Some((&old, &value)), &t)?;
-                    Ok(Output::Question(t.question, incremented))
+                    let written = persist(tx, &known, Some((&old, &value)), &t)?;
+                    Ok(Output::Question(t.question, written))
                 }
                 Err(refused) => Err(refused),
             })
         };
-        let (question, incremented) = match self.execute(Arc::new(op))? {
-            Output::Question(q, incremented) => (q, incremented),
-            Output::Submitted(s, incremented) => (s.question, incremented),
+        let (question, written) = match self.execute(Arc::new(op))? {
+            Output::Question(q, written) => (q, written),
+            Output::Submitted(s, written) => (s.question, written),
         };
-        self.counters.add(&incremented);
+        self.counters.add(&written.incremented);
         Ok(question)
     }
 
@@ -476,6 +505,7 @@ impl Store for SledStore {
     fn submit(&self, new: NewQuestion) -> Result<Submitted, StoreError> {
         transition::check_new(&new)?;
         let now = self.time.now_ms();
+        let known = self.catalog.clone();
         let op = move |tx: &TransactionalTree| -> TxResult<Result<Output, StoreError>> {
             if let Some(rid) = &new.request_id {
                 let key = keys::request(&new.portal, rid);
@@ -491,7 +521,7 @@ impl Store for SledStore {
                                 created: false,
                                 events: Vec::new(),
                             },
-                            Vec::new(),
+                            Written::default(),
                         ))),
                         None => abort(StoreError::Corrupt {
                             key: format!("request {rid}"),
@@ -505,28 +535,28 @@ impl Store for SledStore {
             if let Some(rid) = &new.request_id {
                 tx.insert(keys::request(&new.portal, rid), &keys::number(id.get()))?;
             }
-            let incremented = persist(tx, None, &t)?;
+            let written = persist(tx, &known, None, &t)?;
             Ok(Ok(Output::Submitted(
                 Submitted {
                     question: t.question,
                     created: true,
                     events: t.events,
                 },
-                incremented,
+                written,
             )))
         };
-        let (submitted, incremented) = match self.execute(Arc::new(op))? {
-            Output::Submitted(s, incremented) => (s, incremented),
-            Output::Question(question, incremented) => (
+        let (submitted, written) = match self.execute(Arc::new(op))? {
+            Output::Submitted(s, written) => (s, written),
+            Output::Question(question, written) => (
                 Submitted {
                     question,
                     created: false,
                     events: Vec::new(),
                 },
-                incremented,
+                written,
             ),
         };
-        self.counters.add(&incremented);
+        self.counters.add(&written.incremented);
         Ok(submitted)
     }
 

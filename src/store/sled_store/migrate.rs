@@ -153,14 +153,36 @@ fn pack_events(db: &sled::Db) -> Result<u64, StoreError> {
 }
 
 /// Writes the catalog blocks of every question from the records
-/// (replacing any there are). Returns how many questions.
+/// (replacing any there are), with the dictionary of their names: codes
+/// already stored (by an upgrade interrupted before) are kept, new ones
+/// are handed out as a write would. Returns how many questions.
 fn write_catalog(db: &sled::Db) -> Result<u64, StoreError> {
-    let mut blocks: BTreeMap<u64, Vec<catalog::Record>> = BTreeMap::new();
+    let mut names = catalog::Names::default();
+    let mut last = [0u64; 7];
+    for (kind, name, code) in super::stored_names(db)? {
+        last[kind as usize] = last[kind as usize].max(u64::from(code));
+        names.insert(kind, &name, code);
+    }
+    let mut blocks: BTreeMap<u64, Vec<catalog::Coded>> = BTreeMap::new();
     let mut count = 0;
     let (mut batch, mut applied) = (sled::Batch::default(), 0);
     for entry in db.scan_prefix([keys::QUESTION]) {
         let (k, v) = entry.map_err(io("reading questions to catalogue"))?;
         let q: Question = from_json(&k, record::head(&v))?;
+        let record = catalog::Record::of(&q);
+        for (kind, name) in record.names() {
+            if names.code(kind, name).is_none() {
+                let code = last[kind as usize] + 1;
+                last[kind as usize] = code;
+                names.insert(kind, name, code as u32);
+                // The name goes in the batch of the first block using it.
+                batch.insert(keys::name(kind.tag(), name), &keys::number(code));
+                batch.insert(keys::name_counter(kind.tag()), &keys::number(code));
+            }
+        }
+        let Some(coded) = names.coded(&record) else {
+            continue; // every name was just given a code
+        };
         let block = catalog::block_of(q.id);
         // Records come in id order: a block is complete once a later one
         // starts.
@@ -168,21 +190,18 @@ fn write_catalog(db: &sled::Db) -> Result<u64, StoreError> {
             if first >= block {
                 break;
             }
-            if let Some((n, records)) = blocks.pop_first() {
-                batch.insert(keys::catalog_block(n), catalog::encode_block(&records));
+            if let Some((n, entries)) = blocks.pop_first() {
+                batch.insert(keys::catalog_block(n), catalog::encode_block(&entries));
             }
         }
-        blocks
-            .entry(block)
-            .or_default()
-            .push(catalog::Record::of(&q));
+        blocks.entry(block).or_default().push(coded);
         count += 1;
         if count % (BATCH as u64) == 0 {
             apply(db, std::mem::take(&mut batch), &mut applied)?;
         }
     }
-    for (n, records) in blocks {
-        batch.insert(keys::catalog_block(n), catalog::encode_block(&records));
+    for (n, entries) in blocks {
+        batch.insert(keys::catalog_block(n), catalog::encode_block(&entries));
     }
     apply(db, batch, &mut applied)?;
     Ok(count)

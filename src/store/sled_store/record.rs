@@ -148,9 +148,51 @@ fn increment(tx: &TransactionalTree, key: &[u8]) -> TxResult<()> {
     Ok(())
 }
 
-/// The lead-time counters a write incremented, for the in-memory copy,
-/// which is told only once the write committed.
-pub(super) type Incremented = Vec<Vec<u8>>;
+/// What a write changed that the copies in memory follow, told to them
+/// only once the write committed: the lead-time counters it incremented,
+/// and the question's catalog entry with the names it gave a code.
+#[derive(Debug, Default)]
+pub(super) struct Written {
+    pub(super) incremented: Vec<Vec<u8>>,
+    pub(super) entry: Option<catalog::Coded>,
+    pub(super) names: Vec<(catalog::Kind, String, u32)>,
+}
+
+/// The code of a name in the store's dictionary, handed out in this
+/// transaction if the name is new (and noted in `new`). Names that
+/// committed writes coded are in the catalog's memory, so only a new name
+/// reads the store.
+fn name_code(
+    tx: &TransactionalTree,
+    known: &catalog::Catalog,
+    kind: catalog::Kind,
+    name: &str,
+    new: &mut Vec<(catalog::Kind, String, u32)>,
+) -> TxResult<u32> {
+    if let Some(code) = known.code(kind, name) {
+        return Ok(code);
+    }
+    let key = keys::name(kind.tag(), name);
+    let code = match tx.get(&key)? {
+        Some(v) => match stored_number(&key, &v) {
+            Ok(n) => n,
+            Err(e) => return abort(e),
+        },
+        None => {
+            let n = next_number(tx, &keys::name_counter(kind.tag()))?;
+            tx.insert(key, &keys::number(n))?;
+            n
+        }
+    };
+    let Ok(code) = u32::try_from(code) else {
+        return abort(StoreError::Corrupt {
+            key: format!("name code of {name:?}"),
+            reason: format!("{code} is past the 32-bit codes the catalog holds"),
+        });
+    };
+    new.push((kind, name.to_owned(), code));
+    Ok(code)
+}
 
 /// Writes what a transition decided: the record with its new events, the
 /// question's catalog entry, its queue or review entries (those of the old
@@ -159,9 +201,10 @@ pub(super) type Incremented = Vec<Vec<u8>>;
 /// this transaction.
 pub(super) fn persist(
     tx: &TransactionalTree,
+    known: &catalog::Catalog,
     before: Option<(&Question, &[u8])>,
     t: &Transition,
-) -> TxResult<Incremented> {
+) -> TxResult<Written> {
     let q = &t.question;
     let new = keys::ordered_entries(q);
     if let Some((old, _)) = before {
@@ -174,9 +217,16 @@ pub(super) fn persist(
     for k in new {
         tx.insert(k, &[] as &[u8])?;
     }
+    let record = catalog::Record::of(q);
+    let mut names = Vec::new();
+    let mut codes = [0; 7];
+    for (slot, (kind, name)) in codes.iter_mut().zip(record.names()) {
+        *slot = name_code(tx, known, kind, name, &mut names)?;
+    }
+    let entry = record.coded(codes);
     let block = keys::catalog_block(catalog::block_of(q.id));
     let existing = tx.get(&block)?;
-    match catalog::put_in_block(&block, existing.as_deref(), catalog::Record::of(q)) {
+    match catalog::put_in_block(&block, existing.as_deref(), entry) {
         Ok(bytes) => {
             tx.insert(block, bytes)?;
         }
@@ -203,7 +253,11 @@ pub(super) fn persist(
         }
         Err(e) => return abort(e),
     }
-    Ok(incremented)
+    Ok(Written {
+        incremented,
+        entry: Some(entry),
+        names,
+    })
 }
 
 #[cfg(test)]
