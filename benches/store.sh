@@ -19,11 +19,12 @@ for writers in 1 16 64; do
   rm -rf "$work/s" "$work/b"
   $kicer load submit   --data-dir "$work/s" --writers "$writers" --count "$count" --record-bytes 1000
   $kicer load baseline --data-dir "$work/b" --writers "$writers" --count "$count" --record-bytes 1000
-  # What sled does with the fewest keys the store's write needs (record, two
-  # events, five index entries) and with as many as it writes.
-  $kicer load baseline --data-dir "$work/b7" --writers "$writers" --count "$count" --record-bytes 1000 --index-keys 7 | sed 's/^bare sled/bare sled, 8 keys/'
+  # What sled does with as many keys as a submit writes in store format 4
+  # (the record with its events, its catalog block, the question counter
+  # and the request id) and with as many as format 3 wrote (16).
+  $kicer load baseline --data-dir "$work/b3" --writers "$writers" --count "$count" --record-bytes 1000 --index-keys 3 | sed 's/^bare sled/bare sled, 4 keys/'
   $kicer load baseline --data-dir "$work/b15" --writers "$writers" --count "$count" --record-bytes 1000 --index-keys 15 | sed 's/^bare sled/bare sled, 16 keys/'
-  rm -rf "$work/b7" "$work/b15"
+  rm -rf "$work/b3" "$work/b15"
 done
 
 if [ -n "${FILL:-}" ]; then
