@@ -216,6 +216,12 @@ pub fn decode_block(key: &[u8], bytes: &[u8]) -> Result<Vec<Coded>, StoreError> 
     }
     let cut = || damaged("cut off");
     let block = u64::from_be_bytes(take(&mut rest).ok_or_else(cut)?);
+    // The number is in the key too: a value that names another block is
+    // damage (and would place its questions at ids nobody was given).
+    let keyed = key.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok());
+    if keyed.map(u64::from_be_bytes) != Some(block) {
+        return Err(damaged(&format!("holds block {block}")));
+    }
     let mut entries: Vec<Coded> = Vec::new();
     while !rest.is_empty() {
         let [slot] = take(&mut rest).ok_or_else(cut)?;
@@ -610,7 +616,7 @@ mod tests {
 
     #[test]
     fn a_block_round_trips_and_a_put_replaces_the_same_question() {
-        let key = b"C1";
+        let key = &super::super::keys::catalog_block(1);
         let entry = |id: u64, at: i64, code: u32| Coded {
             id,
             submitted_ms: at,
@@ -627,7 +633,7 @@ mod tests {
 
     #[test]
     fn a_damaged_block_is_refused_not_misread() {
-        let key = b"C1";
+        let key = &super::super::keys::catalog_block(1);
         let good = encode_block(&[Coded {
             id: 33,
             submitted_ms: 5,
@@ -646,6 +652,10 @@ mod tests {
         let mut bad_slot = good.clone();
         bad_slot[9] = 40;
         assert!(decode_block(key, &bad_slot).is_err());
+        let mut elsewhere = good.clone();
+        elsewhere[1] = 7; // another block number than the key's
+        assert!(decode_block(key, &elsewhere).is_err());
+        assert!(decode_block(&super::super::keys::catalog_block(2), &good).is_err());
     }
 
     #[test]
