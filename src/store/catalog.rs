@@ -1,6 +1,6 @@
 //! The question catalog: for every question the few fields that listings
 //! filter on (status, category, organisation, portal, assignee, submit
-//! time), in memory, 24 bytes a question, and on disk in blocks of
+//! time), in memory, 36 bytes a question, and on disk in blocks of
 //! [`BLOCK`] questions.
 //!
 //! Why not secondary indexes in sled: sled 0.34 splits a leaf above 16
@@ -139,6 +139,13 @@ pub struct Coded {
     codes: [u32; 7],
 }
 
+impl Coded {
+    /// The question's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
 /// A block's value with `entry` put in (replacing the entry of the same
 /// question). `key` names the block in a damage report.
 pub fn put_in_block(
@@ -228,7 +235,11 @@ pub fn decode_block(key: &[u8], bytes: &[u8]) -> Result<Vec<Coded>, StoreError> 
         if u64::from(slot) >= BLOCK {
             return Err(damaged(&format!("slot {slot}")));
         }
-        let id = block * BLOCK + u64::from(slot);
+        let id = block
+            .checked_mul(BLOCK)
+            .and_then(|first| first.checked_add(u64::from(slot)))
+            .filter(|&id| id != 0)
+            .ok_or_else(|| damaged(&format!("no question id in block {block} slot {slot}")))?;
         if entries.last().is_some_and(|last| last.id >= id) {
             return Err(damaged("entries out of order"));
         }
@@ -236,6 +247,11 @@ pub fn decode_block(key: &[u8], bytes: &[u8]) -> Result<Vec<Coded>, StoreError> 
         let mut codes = [0; 7];
         for c in codes.iter_mut() {
             *c = leb128(&mut rest).ok_or_else(cut)?;
+        }
+        // Every question has a status (and code 0 marks "no question" in
+        // memory).
+        if codes[Kind::Status as usize] == 0 {
+            return Err(damaged(&format!("q{id} without a status")));
         }
         entries.push(Coded {
             id,
@@ -652,6 +668,17 @@ mod tests {
         let mut bad_slot = good.clone();
         bad_slot[9] = 40;
         assert!(decode_block(key, &bad_slot).is_err());
+        let mut no_status = good.clone();
+        no_status[1 + 8 + 1 + 8] = 0; // the status code, after slot and time
+        assert!(decode_block(key, &no_status).is_err());
+        let block_zero = encode_block(&[Coded {
+            id: 1,
+            submitted_ms: 5,
+            codes: [1; 7],
+        }]);
+        let mut id_zero = block_zero.clone();
+        id_zero[9] = 0; // slot 0 of block 0: id 0
+        assert!(decode_block(&super::super::keys::catalog_block(0), &id_zero).is_err());
         let mut elsewhere = good.clone();
         elsewhere[1] = 7; // another block number than the key's
         assert!(decode_block(key, &elsewhere).is_err());

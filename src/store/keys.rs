@@ -6,7 +6,7 @@
 //!
 //! | prefix | key | value |
 //! |---|---|---|
-//! | `M` | `M` + name | store metadata (format version) |
+//! | `M` | `M` + name | store metadata (format version; while upgrading, the format it started from) |
 //! | `M#` | `M#` + counter name | last number handed out (u64) |
 //! | `M:` | `M:` + name | named service values |
 //! | `q` | `q` + id | question (JSON), then its events, one JSON line each (`record`) |
@@ -58,6 +58,8 @@ pub const EMBEDDING: u8 = b'E';
 
 /// The store's format marker.
 pub const FORMAT: &[u8] = b"Mformat";
+/// While an upgrade is under way: the format it started from.
+pub const UPGRADING: &[u8] = b"Mupgrading";
 /// The counter of question ids: ids are handed out densely (q1, q2, …),
 /// also across restarts, because people read them aloud.
 pub const QUESTION_COUNTER: &[u8] = b"M#question";

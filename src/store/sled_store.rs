@@ -134,8 +134,16 @@ fn from_json<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreEr
 }
 
 /// The catalog's dictionary as the store holds it: every name with its
-/// kind and code.
+/// kind and code. A code that no write can have handed out (0, or past its
+/// kind's counter) is damage: the catalog sizes tables by codes.
 fn stored_names(db: &sled::Db) -> Result<Vec<(catalog::Kind, String, u32)>, StoreError> {
+    let mut last = [0u64; 7];
+    for kind in catalog::Kind::ALL {
+        let key = keys::name_counter(kind.tag());
+        if let Some(v) = db.get(&key).map_err(io("reading a name counter"))? {
+            last[kind as usize] = stored_number(&key, &v)?;
+        }
+    }
     let mut out = Vec::new();
     for entry in db.scan_prefix([keys::NAME]) {
         let (k, v) = entry.map_err(io("reading the catalog's names"))?;
@@ -145,10 +153,19 @@ fn stored_names(db: &sled::Db) -> Result<Vec<(catalog::Kind, String, u32)>, Stor
         ) else {
             continue;
         };
-        let code = u32::try_from(stored_number(&k, &v)?).map_err(|_| StoreError::Corrupt {
-            key: String::from_utf8_lossy(&k).escape_debug().to_string(),
-            reason: "a name code past 32 bits".into(),
-        })?;
+        let code = stored_number(&k, &v)?;
+        let Some(code) = u32::try_from(code)
+            .ok()
+            .filter(|&c| c != 0 && u64::from(c) <= last[kind as usize])
+        else {
+            return Err(StoreError::Corrupt {
+                key: String::from_utf8_lossy(&k).escape_debug().to_string(),
+                reason: format!(
+                    "name code {code}, outside 1..={} handed out",
+                    last[kind as usize]
+                ),
+            });
+        };
         out.push((kind, name.to_owned(), code));
     }
     Ok(out)
@@ -247,10 +264,13 @@ impl SledStore {
                 FORMAT
             }
         };
-        if found > FORMAT || (found < FORMAT && !migrate::upgrade_keys(&db, found)?) {
+        // An upgrade under way (interrupted, or refused half-way) goes on
+        // from the format it started from.
+        let from = migrate::upgrading_from(&db)?.unwrap_or(found);
+        if found > FORMAT || (from < FORMAT && !migrate::can_upgrade(from)) {
             return Err(StoreError::Format {
                 path: shown,
-                found,
+                found: if found > FORMAT { found } else { from },
                 supported: FORMAT,
                 hint: if found > FORMAT {
                     "it was written by a newer kicer; run that version or newer"
@@ -258,6 +278,10 @@ impl SledStore {
                     "it was written by an older kicer; export it with that version"
                 },
             });
+        }
+        if from < FORMAT {
+            migrate::begin(&db, from)?;
+            migrate::upgrade_keys(&db, from)?;
         }
         ensure_counter(&db, keys::QUESTION_COUNTER, keys::QUESTION)?;
         ensure_counter(&db, keys::FEEDBACK_COUNTER, keys::FEEDBACK)?;
@@ -284,8 +308,8 @@ impl SledStore {
             outside: std::sync::RwLock::new(()),
             failure: std::sync::Mutex::new(None),
         };
-        if found < FORMAT {
-            migrate::finish(&store, found)?;
+        if from < FORMAT {
+            migrate::finish(&store, from)?;
         }
         store.load_catalog()?;
         Ok(store)
@@ -377,7 +401,8 @@ impl SledStore {
         }
     }
 
-    /// Tells the catalog in memory what committed writes changed, in
+    /// Tells the copies in memory (catalog, lead-time counters) what
+    /// committed writes changed, in
     /// commit order (the write queue commits one batch at a time), so a
     /// later state never gives way to an earlier one.
     fn catalogue(&self, results: &[Result<Output, StoreError>]) -> &Self {
@@ -386,6 +411,11 @@ impl SledStore {
                 Ok(Output::Submitted(_, w) | Output::Question(_, w)) => w,
                 Err(_) => continue,
             };
+            // Here, under the write queue's leadership, rather than in each
+            // writer's thread afterwards: a rebuild of the counters (which
+            // holds the queue) can then never fall between a commit and its
+            // increments.
+            self.counters.add(&written.incremented);
             for (kind, name, code) in &written.names {
                 self.catalog.learn(*kind, name, *code);
             }
@@ -401,9 +431,28 @@ impl SledStore {
         for (kind, name, code) in stored_names(&self.db)? {
             self.catalog.learn(kind, &name, code);
         }
+        // Entries past the last id handed out are damage: the catalog's
+        // table is sized by ids.
+        let last = match self
+            .db
+            .get(keys::QUESTION_COUNTER)
+            .map_err(io("reading a counter"))?
+        {
+            Some(v) => stored_number(keys::QUESTION_COUNTER, &v)?,
+            None => 0,
+        };
         for entry in self.db.scan_prefix([keys::CATALOG]) {
             let (k, v) = entry.map_err(io("reading the catalog"))?;
             for coded in catalog::decode_block(&k, &v)? {
+                if coded.id() > last {
+                    return Err(StoreError::Corrupt {
+                        key: String::from_utf8_lossy(&k).escape_debug().to_string(),
+                        reason: format!(
+                            "catalog entry of q{}, past the last question q{last}",
+                            coded.id()
+                        ),
+                    });
+                }
                 self.catalog.put(&coded);
             }
         }
@@ -444,12 +493,10 @@ impl SledStore {
                 Err(refused) => Err(refused),
             })
         };
-        let (question, written) = match self.execute(Arc::new(op))? {
-            Output::Question(q, written) => (q, written),
-            Output::Submitted(s, written) => (s.question, written),
-        };
-        self.counters.add(&written.incremented);
-        Ok(question)
+        Ok(match self.execute(Arc::new(op))? {
+            Output::Question(q, _) => q,
+            Output::Submitted(s, _) => s.question,
+        })
     }
 
     /// Writes a directory or service record outside the write queue: these
@@ -545,19 +592,14 @@ impl Store for SledStore {
                 written,
             )))
         };
-        let (submitted, written) = match self.execute(Arc::new(op))? {
-            Output::Submitted(s, written) => (s, written),
-            Output::Question(question, written) => (
-                Submitted {
-                    question,
-                    created: false,
-                    events: Vec::new(),
-                },
-                written,
-            ),
-        };
-        self.counters.add(&written.incremented);
-        Ok(submitted)
+        Ok(match self.execute(Arc::new(op))? {
+            Output::Submitted(s, _) => s,
+            Output::Question(question, _) => Submitted {
+                question,
+                created: false,
+                events: Vec::new(),
+            },
+        })
     }
 
     fn get(&self, id: QuestionId) -> Result<Question, StoreError> {

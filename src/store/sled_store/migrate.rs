@@ -1,9 +1,13 @@
 //! Upgrades of a store written by an older kicer, run at open before
 //! anything else reads it.
 //!
-//! Each step is idempotent and the format marker is written last, so a
-//! crash half-way through an upgrade simply runs it again at the next
-//! start.
+//! Before the first step the format marker is set to this build's
+//! format and the format the upgrade starts from is noted beside it
+//! (`Mupgrading`), which is removed after the last step. So an older kicer
+//! refuses a store from its first changed key on (rather than misreading
+//! moved records), and an upgrade that stops half-way (a crash, a full
+//! disk, damage it refuses) goes on at the next start; every step is
+//! idempotent.
 
 use super::super::catalog;
 use super::super::keys;
@@ -16,29 +20,56 @@ use std::collections::BTreeMap;
 /// million questions takes seconds, small enough to bound its memory.
 const BATCH: usize = 10_000;
 
-/// The upgrades of a store of format `found` that need only its keys,
-/// each ending by writing the format it reached; `false` when there is no
-/// upgrade path from `found`. [`finish`] does the rest once the store is
-/// open.
-pub(super) fn upgrade_keys(db: &sled::Db, found: u32) -> Result<bool, StoreError> {
-    match found {
-        1 => {
-            let rescoped = portal_scoping(db)?;
-            db.insert(keys::FORMAT, &2u32.to_be_bytes())
-                .map_err(io("writing the format"))?;
-            db.flush().map_err(io("flushing the upgraded store"))?;
-            tracing::info!(
-                request_ids_rescoped = rescoped,
-                "store upgraded from format 1 to 2 (request ids scoped by portal)"
-            );
-            Ok(true)
-        }
-        2 | 3 => Ok(true),
-        _ => Ok(false),
-    }
+/// The format an upgrade under way started from; `None` when none is.
+pub(super) fn upgrading_from(db: &sled::Db) -> Result<Option<u32>, StoreError> {
+    let Some(v) = db
+        .get(keys::UPGRADING)
+        .map_err(io("reading the upgrade marker"))?
+    else {
+        return Ok(None);
+    };
+    let bytes: [u8; 4] = v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+        key: String::from_utf8_lossy(keys::UPGRADING).into_owned(),
+        reason: format!("{} bytes where a format number of 4 was expected", v.len()),
+    })?;
+    Ok(Some(u32::from_be_bytes(bytes)))
 }
 
-/// The upgrades that need the open store, then the format marker:
+/// Whether a store of format `from` can be upgraded by this build.
+pub(super) fn can_upgrade(from: u32) -> bool {
+    (1..super::FORMAT).contains(&from)
+}
+
+/// Marks an upgrade from `from` as begun (once): the format marker says
+/// this build's format from now on.
+pub(super) fn begin(db: &sled::Db, from: u32) -> Result<(), StoreError> {
+    if upgrading_from(db)?.is_some() {
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    batch.insert(keys::UPGRADING, &from.to_be_bytes());
+    batch.insert(keys::FORMAT, &super::FORMAT.to_be_bytes());
+    db.apply_batch(batch).map_err(io("marking the upgrade"))?;
+    db.flush().map_err(io("flushing the upgrade marker"))?;
+    tracing::info!(from, to = super::FORMAT, "upgrading the store");
+    Ok(())
+}
+
+/// The upgrades of a store of format `from` that need only its keys.
+/// [`finish`] does the rest once the store is open.
+pub(super) fn upgrade_keys(db: &sled::Db, from: u32) -> Result<(), StoreError> {
+    if from == 1 {
+        let rescoped = portal_scoping(db)?;
+        db.flush().map_err(io("flushing the upgraded store"))?;
+        tracing::info!(
+            request_ids_rescoped = rescoped,
+            "store upgraded from format 1 to 2 (request ids scoped by portal)"
+        );
+    }
+    Ok(())
+}
+
+/// The upgrades that need the open store, then the end of the upgrade:
 /// format 4 moves each question's events into its record (first: the
 /// counter rebuild of format 3 reads them there); format 3 counts lead
 /// times at two significant digits, so the counters are recomputed from
@@ -79,12 +110,13 @@ pub(super) fn finish(store: &SledStore, found: u32) -> Result<(), StoreError> {
     }
     store
         .db
-        .insert(keys::FORMAT, &super::FORMAT.to_be_bytes())
-        .map_err(io("writing the format"))?;
+        .remove(keys::UPGRADING)
+        .map_err(io("removing the upgrade marker"))?;
     store
         .db
         .flush()
         .map_err(io("flushing the upgraded store"))?;
+    tracing::info!(format = super::FORMAT, "store upgrade finished");
     Ok(())
 }
 

@@ -93,7 +93,10 @@ impl SledStore {
         };
         let limit = page.effective_size();
         let mut items = Vec::new();
-        let Some(candidates) = self.catalog.filter(&wanted) else {
+        // Questions without a portal have none to match (as the portal
+        // index of format 3 held none of them).
+        let no_portal = filter.portal.as_deref() == Some("");
+        let Some(candidates) = self.catalog.filter(&wanted).filter(|_| !no_portal) else {
             return Ok(Page {
                 items,
                 next_token: None,

@@ -69,12 +69,11 @@ pub(super) fn event(key: &[u8], value: &[u8], seq: u32) -> Result<Option<Event>,
     if tail.is_empty() {
         return Ok(None);
     }
-    let Some(line) = tail.split(|&b| b == b'\n').nth(seq as usize) else {
-        return Ok(None);
-    };
-    let e: Event = from_json(key, line)?;
-    if e.seq == seq {
-        return Ok(Some(e));
+    if let Some(line) = tail.split(|&b| b == b'\n').nth(seq as usize) {
+        let e: Event = from_json(key, line)?;
+        if e.seq == seq {
+            return Ok(Some(e));
+        }
     }
     Ok(events(key, value)?.into_iter().find(|e| e.seq == seq))
 }

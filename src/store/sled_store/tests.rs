@@ -1196,12 +1196,16 @@ fn make_format_3(db: &sled::Db) {
             db.insert(key, &[]).unwrap();
         }
     }
-    let blocks: Vec<_> = db
+    // Neither the catalog nor its dictionary existed: the upgrade hands
+    // out every code afresh.
+    let mut format_4: Vec<_> = db
         .scan_prefix([keys::CATALOG])
-        .keys()
-        .map(|k| k.unwrap())
+        .chain(db.scan_prefix([keys::NAME]))
+        .chain(db.scan_prefix(b"M#name-"))
+        .map(|e| e.unwrap().0)
         .collect();
-    for k in blocks {
+    assert!(!format_4.is_empty());
+    for k in format_4.drain(..) {
         db.remove(k).unwrap();
     }
     db.insert(keys::FORMAT, &3u32.to_be_bytes()).unwrap();
@@ -1280,6 +1284,7 @@ fn a_format_3_store_is_upgraded_to_records_with_their_events_and_a_catalog() {
     };
     let store = reopen(dir.path(), time.clone());
     assert_eq!(everything(&store), before);
+    assert_eq!(store.db.get(keys::UPGRADING).unwrap(), None);
     for prefix in keys::LEGACY_INDEXES.iter().chain([&keys::LEGACY_EVENT]) {
         assert_eq!(
             store.db.scan_prefix([*prefix]).count(),
@@ -1312,6 +1317,68 @@ fn a_format_3_store_is_upgraded_to_records_with_their_events_and_a_catalog() {
         history.last()
     );
     assert!(!collect_all(&store, &routed, 50).contains(&first.id));
+}
+
+#[test]
+fn an_upgrade_that_stopped_half_way_goes_on_and_is_refused_as_newer_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = Arc::new(ManualTime::new(T0));
+    let before = {
+        let store = SledStore::open(dir.path(), StoreOptions::default(), time.clone()).unwrap();
+        for n in 0..40 {
+            time.advance(HOUR);
+            let id = store
+                .submit(new_question(&format!("vraag {n}"), routed()))
+                .unwrap()
+                .question
+                .id;
+            store.apply(id, act(Action::Accept)).unwrap();
+        }
+        let before = everything(&store);
+        make_format_3(&store.db);
+        // What `begin` leaves, then half of the events moved (as if the
+        // upgrade stopped there): records and event keys of a few questions
+        // already in format 4, the rest still in format 3.
+        let db = &store.db;
+        db.insert(keys::UPGRADING, &3u32.to_be_bytes()).unwrap();
+        db.insert(keys::FORMAT, &FORMAT.to_be_bytes()).unwrap();
+        let first: Vec<_> = db
+            .scan_prefix([keys::LEGACY_EVENT])
+            .take(10)
+            .map(|e| e.unwrap())
+            .collect();
+        let id = QuestionId::new(keys::record_number(&first[0].0).unwrap());
+        let value = db.get(keys::question(id)).unwrap().unwrap();
+        let q: Question = serde_json::from_slice(record::head(&value)).unwrap();
+        let events: Vec<Event> = first
+            .iter()
+            .filter(|(k, _)| keys::record_number(k) == Some(id.get()))
+            .map(|(_, v)| serde_json::from_slice(v).unwrap())
+            .collect();
+        db.insert(
+            keys::question(id),
+            record::encode(&q, &[], &events).unwrap(),
+        )
+        .unwrap();
+        for (k, _) in first
+            .iter()
+            .filter(|(k, _)| keys::record_number(k) == Some(id.get()))
+        {
+            db.remove(k).unwrap();
+        }
+        db.flush().unwrap();
+        before
+    };
+    // An older build reads the marker: this build's format, so newer.
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let format = db.get(keys::FORMAT).unwrap().unwrap();
+        assert_eq!(format.as_ref(), &FORMAT.to_be_bytes());
+    }
+    let store = reopen(dir.path(), time);
+    assert_eq!(everything(&store), before);
+    assert_eq!(store.db.get(keys::UPGRADING).unwrap(), None);
+    assert_eq!(store.db.scan_prefix([keys::LEGACY_EVENT]).count(), 0);
 }
 
 #[test]
