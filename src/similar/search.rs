@@ -101,17 +101,25 @@ impl Plan {
                 acc.add(doc, *w);
             }
         }
-        let mut candidates: Vec<(f32, u16, f32)> = Vec::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
         for &doc in &acc.touched {
             let dot = acc.scores[doc as usize];
             let bound = (dot + self.checked_total) / (self.query_norm * norms[doc as usize]);
             if bound >= self.min_score && top.wants(bound) {
-                candidates.push((bound, doc, dot));
+                candidates.push(Candidate { bound, doc, dot });
             }
         }
-        candidates.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        // Best bound first, and only as far as the top still wants: a heap
+        // (built in linear time) pops the few that get scored instead of
+        // sorting every candidate; sorting was a tenth of a submit's CPU.
+        let mut candidates = std::collections::BinaryHeap::from(candidates);
         let docs = segment.docs();
-        for (bound, doc, mut dot) in candidates {
+        while let Some(Candidate {
+            bound,
+            doc,
+            mut dot,
+        }) = candidates.pop()
+        {
             if !top.wants(bound) {
                 break;
             }
@@ -127,6 +135,33 @@ impl Plan {
                 top.push(Hit { id, score });
             }
         }
+    }
+}
+
+/// A document a walk found, by the highest score it could still reach.
+struct Candidate {
+    bound: f32,
+    doc: u16,
+    dot: f32,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Candidate {}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bound.total_cmp(&other.bound)
     }
 }
 
