@@ -5,11 +5,11 @@
 //!
 //! Why not secondary indexes in sled: sled 0.34 splits a leaf above 16
 //! entries and keeps about 40 bytes of bookkeeping in memory for every key
-//! it stores, whether or not the key is cached. Seven index keys for each
-//! question made a store of a million questions hold 360 MB before kicer
-//! did anything (`docs/benchmarks.md`). One block key for [`BLOCK`]
-//! questions costs sled almost nothing, and a listing filters these
-//! entries in memory (a full walk of a million is about a millisecond)
+//! it stores, whether or not the key is cached. Format 3's index and event
+//! keys made sled alone hold 362 MiB after opening a store of a million
+//! questions (`docs/benchmarks.md`). One block key for [`BLOCK`] questions
+//! costs sled almost nothing, and a listing filters these entries in
+//! memory (a full walk over a million reads 36 MB of memory and no disk)
 //! before it reads the few records it returns.
 //!
 //! The block of a question is rewritten in the same transaction as its

@@ -402,9 +402,9 @@ impl SledStore {
     }
 
     /// Tells the copies in memory (catalog, lead-time counters) what
-    /// committed writes changed, in
-    /// commit order (the write queue commits one batch at a time), so a
-    /// later state never gives way to an earlier one.
+    /// committed writes changed, in commit order (the write queue commits
+    /// one batch at a time), so a later state never gives way to an
+    /// earlier one.
     fn catalogue(&self, results: &[Result<Output, StoreError>]) -> &Self {
         for r in results {
             let written = match r {
