@@ -5,7 +5,9 @@
 //!
 //! Only this module touches generated types and `tonic::Status`: handlers
 //! parse at the edge (`convert`), call the [`Service`] on a blocking thread
-//! (`status::blocking`) and map its errors in one place (`status`).
+//! (`status::blocking`; a similar-question search of a store that is not
+//! large runs in place, `status::short_or_blocking`) and map its errors in
+//! one place (`status`).
 
 mod access;
 mod admin;

@@ -4,7 +4,7 @@ use super::access::Caller;
 use super::convert::{self, bad};
 use super::proto;
 use super::proto::question_service_server::QuestionService;
-use super::status::blocking;
+use super::status::{blocking, short_or_blocking};
 use super::Api;
 use crate::domain::input::{AnswerText, OrganizationName, QuestionText, Reason, RequestId};
 use crate::service::{EventFilter, Lifecycle, Request, Submission};
@@ -194,9 +194,11 @@ impl QuestionService for Api {
         let region = convert::region(&r.region)?;
         let c = self.service.classify(&text, org, region);
         let mut out = convert::classification(&c);
-        // Similar questions read a few records from the store.
         let service = self.service.clone();
-        let similar = blocking(move || service.similar_for(&text)).await?;
+        let similar = short_or_blocking(service.similar_search_is_short(), move || {
+            service.similar_for(&text)
+        })
+        .await?;
         out.similar = caller
             .similar(similar)
             .iter()
@@ -289,8 +291,13 @@ impl QuestionService for Api {
         let limit = convert::page_size(r.page_size, 10, 50)?;
         let service = self.service.clone();
         let found = if service.semantic_counts().is_none() {
-            // Lexical only: one trip to a blocking thread.
-            blocking(move || service.find_similar(text.as_ref(), like, limit)).await?
+            // Lexical only. By text it reads only listed briefs; by id it
+            // reads the stored question first.
+            let short = like.is_none() && service.similar_search_is_short();
+            short_or_blocking(short, move || {
+                service.find_similar(text.as_ref(), like, limit)
+            })
+            .await?
         } else {
             let mut query = blocking(move || service.similar_query(text.as_ref(), like)).await?;
             // The only wait on the embedding service, bounded by its

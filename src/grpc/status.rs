@@ -157,6 +157,23 @@ pub async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Runs service work that is usually short (a similar-question search on
+/// a store that is not large): on the request's own async worker when
+/// `short`, otherwise on the blocking pool like [`blocking`]. Handing work
+/// to a blocking thread and back costs two thread wake-ups, more CPU than
+/// a search of a store of 10,000 questions; ClassifyQuestion at 64 clients
+/// did a quarter more calls a second inline (docs/benchmarks.md).
+pub async fn short_or_blocking<T: Send + 'static>(
+    short: bool,
+    work: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, Status> {
+    if short {
+        work().map_err(from_service)
+    } else {
+        blocking(work).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,7 +39,9 @@ pub use events::{EventFilter, QuestionEvent};
 pub use insights::{KnowledgeGap, DEFAULT_REVIEW_MONTHS};
 pub use questions::{Lifecycle, Request, Submission, SubmitOutcome};
 pub use routing::{RoutingPolicy, TriageCause};
-pub use similar::{ReuseSettings, SearchCounts, SemanticCounts, Similar, SimilarQuery};
+pub use similar::{
+    ReuseSettings, SearchCounts, SemanticCounts, Similar, SimilarQuery, SHORT_SEARCH_QUESTIONS,
+};
 
 use crate::analysis::Analyzer;
 use crate::domain::input::InputError;

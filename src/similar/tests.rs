@@ -242,3 +242,88 @@ fn adds_go_on_while_searches_run() {
     searcher.join().unwrap();
     assert_eq!(idx.len(), 15_000);
 }
+
+/// A small deterministic generator, so the comparison below is the same
+/// on every run.
+struct Lcg(u64, f64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A feature of a skewed vocabulary of `self.1` words: a few in a
+    /// third of the questions, most in a handful.
+    fn feature(&mut self) -> String {
+        format!("s:w{}", (self.1 * self.next().powi(3)) as u32)
+    }
+}
+
+#[test]
+fn the_walk_finds_the_best_hits_of_a_full_comparison() {
+    // A large vocabulary (rare features decide) and a small one (the
+    // best hits share only common features).
+    for vocabulary in [300.0, 30.0] {
+        compare_with_a_full_comparison(Lcg(7, vocabulary));
+    }
+}
+
+fn compare_with_a_full_comparison(mut rng: Lcg) {
+    // Small enough that every query feature is walked within the budget,
+    // so the best hits are the best of all questions by exact cosine.
+    let idx = SimilarIndex::new();
+    for id in 0..1_500 {
+        let n = 2 + (rng.next() * 8.0) as usize;
+        let features: Vec<String> = (0..n).map(|_| rng.feature()).collect();
+        idx.add(id, &features);
+    }
+    for _ in 0..300 {
+        let n = 1 + (rng.next() * 16.0) as usize;
+        let query: Vec<String> = (0..n).map(|_| rng.feature()).collect();
+        let limit = 1 + (rng.next() * 10.0) as usize;
+        let found = idx.search(&query, limit, 0.0, None);
+
+        let live = idx.read();
+        let weights = &live.view.weights;
+        let mut known: Vec<u32> = query
+            .iter()
+            .filter_map(|f| live.features.get(f.as_str()).copied())
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        let mut distinct = query.clone();
+        distinct.sort();
+        distinct.dedup();
+        let unseen = (distinct.len() - known.len()) as f32;
+        let query_norm = (known.iter().map(|&f| weights.idf(f).powi(2)).sum::<f32>()
+            + unseen * weights.unseen().powi(2))
+        .sqrt();
+        let docs = live.tail.docs();
+        let mut all: Vec<Hit> = (0..docs.len())
+            .filter_map(|d| {
+                let dot: f32 = docs
+                    .features(d)
+                    .filter(|f| known.binary_search(f).is_ok())
+                    .map(|f| weights.idf(f).powi(2))
+                    .sum();
+                (dot > 0.0).then(|| Hit {
+                    id: docs.id(d),
+                    score: dot / (query_norm * live.tail_norms[d]),
+                })
+            })
+            .collect();
+        all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        all.truncate(limit);
+        assert_eq!(found.len(), all.len(), "{query:?}");
+        for (got, want) in found.iter().zip(&all) {
+            assert!(
+                (got.score - want.score).abs() < 1e-5,
+                "{query:?}: got {found:?}, a full comparison gives {all:?}"
+            );
+        }
+    }
+}
