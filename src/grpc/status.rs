@@ -162,7 +162,7 @@ pub async fn blocking<T: Send + 'static>(
 /// `short`, otherwise on the blocking pool like [`blocking`]. Handing work
 /// to a blocking thread and back costs two thread wake-ups, more CPU than
 /// a search of a store of 10,000 questions; ClassifyQuestion at 64 clients
-/// did a quarter more calls a second inline (docs/benchmarks.md).
+/// did about 40 % more calls a second inline (docs/benchmarks.md).
 pub async fn short_or_blocking<T: Send + 'static>(
     short: bool,
     work: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
